@@ -15,7 +15,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guildhall.settings.dev")
 
 app = Celery("guildhall")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks()  # tasks.py of every installed app
+app.autodiscover_tasks(["guildhall"])  # project-wide jobs in guildhall/tasks.py
 
 # The periodic schedule. Each entry names a task that is safe to run twice.
 app.conf.beat_schedule = {

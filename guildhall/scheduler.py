@@ -40,7 +40,9 @@ def start_embedded_scheduler() -> bool:
     """Start beat in a daemon thread of this process, once; return whether it started."""
     if not settings.GUILDHALL_EMBEDDED_SCHEDULER or _started.is_set():
         return False
-    if not _take_lock(Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).with_suffix(".lock")):
+    if not _take_lock(
+        Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).with_suffix(".lock")
+    ):
         logger.info("Another process on this machine runs the periodic schedule.")
         return False
     from celery.beat import EmbeddedService

@@ -21,7 +21,11 @@ def send_email(
 ) -> int:
     """Send one plain-text e-mail; retried a bounded number of times if the server fails."""
     message = mail.EmailMessage(
-        subject=subject, body=body, to=to, reply_to=reply_to or None, from_email=from_email
+        subject=subject,
+        body=body,
+        to=to,
+        reply_to=reply_to or None,
+        from_email=from_email,
     )
     return message.send()
 

@@ -59,7 +59,9 @@ class CallToActionBlock(blocks.StructBlock):
 
 class QuoteBlock(blocks.StructBlock):
     quote = blocks.TextBlock(label=_("Quote"))
-    attribution = blocks.CharBlock(label=_("Who said it"), required=False, max_length=200)
+    attribution = blocks.CharBlock(
+        label=_("Who said it"), required=False, max_length=200
+    )
 
     class Meta:
         icon = "openquote"
@@ -87,7 +89,17 @@ class BodyBlock(blocks.StreamBlock):
     paragraph = blocks.RichTextBlock(
         label=_("Rich text"),
         icon="pilcrow",
-        features=["bold", "italic", "link", "document-link", "ol", "ul", "h2", "h3", "hr"],
+        features=[
+            "bold",
+            "italic",
+            "link",
+            "document-link",
+            "ol",
+            "ul",
+            "h2",
+            "h3",
+            "hr",
+        ],
         template="home/blocks/paragraph.html",
     )
     image = ImageWithCaptionBlock()
@@ -105,7 +117,9 @@ class LinkBlock(blocks.StructBlock):
         value = super().clean(value)
         if not value.get("page") and not value.get("url"):
             raise blocks.StructBlockValidationError(
-                block_errors={"page": ValidationError(_("Choose a page or enter an address."))}
+                block_errors={
+                    "page": ValidationError(_("Choose a page or enter an address."))
+                }
             )
         return value
 

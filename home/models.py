@@ -27,7 +27,8 @@ from .blocks import BodyBlock, LinkBlock, SocialLinkBlock
 from .colours import contrast_ratio
 
 hex_colour = RegexValidator(
-    r"^#[0-9a-fA-F]{6}$", _("Enter a colour as # followed by six hex digits, e.g. #1d4e89.")
+    r"^#[0-9a-fA-F]{6}$",
+    _("Enter a colour as # followed by six hex digits, e.g. #1d4e89."),
 )
 IMAGE_MODEL = "wagtailimages.Image"
 
@@ -58,13 +59,17 @@ class SiteSettings(BaseSiteSetting):
         max_length=7,
         default="#f2b233",
         validators=[hex_colour],
-        help_text=_("Highlights behind dark text. Must be light enough for black text."),
+        help_text=_(
+            "Highlights behind dark text. Must be light enough for black text."
+        ),
     )
     postal_address = models.TextField(_("postal address"), blank=True)
     visiting_address = models.TextField(_("visiting address"), blank=True)
     email = models.EmailField(_("contact e-mail"), blank=True)
     phone = models.CharField(_("contact phone"), max_length=40, blank=True)
-    organisation_number = models.CharField(_("organisation number"), max_length=40, blank=True)
+    organisation_number = models.CharField(
+        _("organisation number"), max_length=40, blank=True
+    )
     footer_text = models.TextField(_("footer text"), blank=True)
     footer_links = StreamField(
         [("link", LinkBlock())], verbose_name=_("footer links"), blank=True
@@ -79,7 +84,8 @@ class SiteSettings(BaseSiteSetting):
             heading=_("Identity"),
         ),
         FieldRowPanel(
-            [FieldPanel("primary_colour"), FieldPanel("accent_colour")], heading=_("Colours")
+            [FieldPanel("primary_colour"), FieldPanel("accent_colour")],
+            heading=_("Colours"),
         ),
         MultiFieldPanel(
             [
@@ -91,7 +97,11 @@ class SiteSettings(BaseSiteSetting):
             heading=_("Contact"),
         ),
         MultiFieldPanel(
-            [FieldPanel("footer_text"), FieldPanel("footer_links"), FieldPanel("social_links")],
+            [
+                FieldPanel("footer_text"),
+                FieldPanel("footer_links"),
+                FieldPanel("social_links"),
+            ],
             heading=_("Footer"),
         ),
     ]
@@ -102,12 +112,18 @@ class SiteSettings(BaseSiteSetting):
     def clean(self):
         super().clean()
         errors = {}
-        if hex_ok(self.primary_colour) and contrast_ratio(self.primary_colour, "#ffffff") < 4.5:
+        if (
+            hex_ok(self.primary_colour)
+            and contrast_ratio(self.primary_colour, "#ffffff") < 4.5
+        ):
             errors["primary_colour"] = _(
                 "White text on this colour has a contrast of %(ratio).1f:1; readable text "
                 "needs at least 4.5:1. Choose a darker colour."
             ) % {"ratio": contrast_ratio(self.primary_colour, "#ffffff")}
-        if hex_ok(self.accent_colour) and contrast_ratio(self.accent_colour, "#111111") < 4.5:
+        if (
+            hex_ok(self.accent_colour)
+            and contrast_ratio(self.accent_colour, "#111111") < 4.5
+        ):
             errors["accent_colour"] = _(
                 "Dark text on this colour has a contrast of %(ratio).1f:1; readable text "
                 "needs at least 4.5:1. Choose a lighter colour."
@@ -214,7 +230,9 @@ class StandardPage(Page):
 class NewsIndexPage(Page):
     """Lists news items, newest first, a page at a time."""
 
-    intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
+    intro = RichTextField(
+        _("introduction"), blank=True, features=["bold", "italic", "link"]
+    )
     per_page = 10
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
@@ -252,7 +270,9 @@ class NewsPage(Page):
     """One news item: dated, with a lead, an optional image and a body."""
 
     date = models.DateField(_("date"), default=timezone.localdate)
-    intro = models.TextField(_("lead"), blank=True, help_text=_("One or two sentences shown in lists."))
+    intro = models.TextField(
+        _("lead"), blank=True, help_text=_("One or two sentences shown in lists.")
+    )
     image = models.ForeignKey(
         IMAGE_MODEL,
         verbose_name=_("image"),
@@ -290,7 +310,9 @@ class FormField(AbstractFormField):
 class FormPage(AbstractEmailForm):
     """A contact or inquiry form built by an editor; submissions are kept and e-mailed."""
 
-    intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
+    intro = RichTextField(
+        _("introduction"), blank=True, features=["bold", "italic", "link"]
+    )
     thank_you_text = RichTextField(
         _("thank-you text"), blank=True, features=["bold", "italic", "link"]
     )
@@ -321,10 +343,15 @@ class FormPage(AbstractEmailForm):
         from guildhall.tasks import send_email
 
         addresses = [a.strip() for a in self.to_address.split(",") if a.strip()]
-        email_fields = [f.clean_name for f in self.get_form_fields() if f.field_type == "email"]
-        reply_to = [form.cleaned_data[n] for n in email_fields if form.cleaned_data.get(n)][:1]
+        email_fields = [
+            f.clean_name for f in self.get_form_fields() if f.field_type == "email"
+        ]
+        reply_to = [
+            form.cleaned_data[n] for n in email_fields if form.cleaned_data.get(n)
+        ][:1]
         kwargs = {
-            "subject": self.subject or str(_("New submission: %(title)s") % {"title": self.title}),
+            "subject": self.subject
+            or str(_("New submission: %(title)s") % {"title": self.title}),
             "body": self.render_email(form),
             "to": addresses,
             "reply_to": reply_to,

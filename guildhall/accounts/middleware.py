@@ -28,7 +28,11 @@ class AdminSecondFactorMiddleware:
             user = request.user
             from .otp import user_has_second_factor
 
-            target = "accounts:otp_verify" if user_has_second_factor(user) else "accounts:otp_setup"
+            target = (
+                "accounts:otp_verify"
+                if user_has_second_factor(user)
+                else "accounts:otp_setup"
+            )
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse(target)}?{query}")
         return self.get_response(request)

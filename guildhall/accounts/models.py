@@ -55,7 +55,9 @@ class User(AbstractUser):
             models.UniqueConstraint(
                 Lower("email"),
                 name="accounts_user_email_ci_unique",
-                violation_error_message=_("A user with this e-mail address already exists."),
+                violation_error_message=_(
+                    "A user with this e-mail address already exists."
+                ),
             )
         ]
 

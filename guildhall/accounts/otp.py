@@ -26,7 +26,9 @@ def user_has_second_factor(user) -> bool:
 
 def pending_totp_device(user) -> TOTPDevice:
     """The unconfirmed authenticator being enrolled, created on first call."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    device = (
+        TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    )
     if device is None:
         device = TOTPDevice.objects.create(
             user=user, name=AUTHENTICATOR_NAME, confirmed=False

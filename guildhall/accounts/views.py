@@ -48,14 +48,20 @@ def otp_setup(request):
     if request.method == "POST" and form.is_valid():
         if otp.totp_device_confirm(device=device, token=form.cleaned_data["token"]):
             otp_login(request, device)
-            request.session[RECOVERY_CODES_SESSION_KEY] = otp.recovery_codes_issue(user=user)
-            messages.success(request, _("Two-factor authentication is now on for your account."))
+            request.session[RECOVERY_CODES_SESSION_KEY] = otp.recovery_codes_issue(
+                user=user
+            )
+            messages.success(
+                request, _("Two-factor authentication is now on for your account.")
+            )
             return redirect(
                 f"{reverse('accounts:recovery_codes')}?next={_next_url(request)}"
             )
         form.add_error(
             "token",
-            _("That code is not right. Check the time on your phone and try the newest code."),
+            _(
+                "That code is not right. Check the time on your phone and try the newest code."
+            ),
         )
 
     return render(
@@ -105,7 +111,9 @@ def otp_verify(request):
                 "try again; after several wrong codes you must wait before trying more."
             ),
         )
-    return render(request, "accounts/otp_verify.html", {"form": form, "next": _next_url(request)})
+    return render(
+        request, "accounts/otp_verify.html", {"form": form, "next": _next_url(request)}
+    )
 
 
 @never_cache
@@ -114,13 +122,19 @@ def recovery_codes(request):
     """Show freshly issued recovery codes once; a verified user may issue a new set."""
     _require_staff(request)
     if not request.user.is_verified():
-        return redirect(f"{reverse('accounts:otp_verify')}?next={request.get_full_path()}")
+        return redirect(
+            f"{reverse('accounts:otp_verify')}?next={request.get_full_path()}"
+        )
     if request.method == "POST":
         request.session[RECOVERY_CODES_SESSION_KEY] = otp.recovery_codes_issue(
             user=request.user
         )
-        messages.success(request, _("New recovery codes made. The old ones no longer work."))
-        return redirect(f"{reverse('accounts:recovery_codes')}?next={_next_url(request)}")
+        messages.success(
+            request, _("New recovery codes made. The old ones no longer work.")
+        )
+        return redirect(
+            f"{reverse('accounts:recovery_codes')}?next={_next_url(request)}"
+        )
     codes = request.session.pop(RECOVERY_CODES_SESSION_KEY, None)
     return render(
         request,

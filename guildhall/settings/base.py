@@ -25,7 +25,11 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -149,7 +153,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
@@ -162,7 +168,9 @@ LOGIN_URL = "wagtailadmin_login"
 # Failed sign-ins are limited per account and, separately, per address (django-axes).
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = int(os.environ.get("GUILDHALL_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("GUILDHALL_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_COOLOFF_TIME = timedelta(
+    minutes=int(os.environ.get("GUILDHALL_LOGIN_COOLOFF_MINUTES", "15"))
+)
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "guildhall.accounts.lockout.username_from_request"
 AXES_LOCKOUT_CALLABLE = "guildhall.accounts.lockout.lockout_response"
@@ -185,7 +193,9 @@ WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 
 # --- Static and media files ----------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("GUILDHALL_STATIC_ROOT", BASE_DIR / "static_collected"))
+STATIC_ROOT = Path(
+    os.environ.get("GUILDHALL_STATIC_ROOT", BASE_DIR / "static_collected")
+)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("GUILDHALL_MEDIA_ROOT", VAR_DIR / "media"))
@@ -199,7 +209,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # --- E-mail ---------------------------------------------------------------------------
 # EMAIL_URL-style configuration kept explicit: SMTP when EMAIL_HOST is set, otherwise
 # mail is written to var/mail (or the console with GUILDHALL_EMAIL_CONSOLE=1).
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Guildhall <no-reply@localhost>")
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DEFAULT_FROM_EMAIL", "Guildhall <no-reply@localhost>"
+)
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 if os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -241,7 +253,18 @@ GUILDHALL_EMBEDDED_SCHEDULER = env_bool(
 WAGTAIL_SITE_NAME = os.environ.get("GUILDHALL_SITE_NAME", "Guildhall")
 WAGTAILADMIN_BASE_URL = os.environ.get("GUILDHALL_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
-WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]
+WAGTAILDOCS_EXTENSIONS = [
+    "csv",
+    "docx",
+    "key",
+    "odt",
+    "pdf",
+    "pptx",
+    "rtf",
+    "txt",
+    "xlsx",
+    "zip",
+]
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_PASSWORD_RESET_ENABLED = True
 WAGTAIL_I18N_ENABLED = False
@@ -272,9 +295,14 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("GUILDHALL_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": os.environ.get("GUILDHALL_LOG_LEVEL", "INFO"),
+    },
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "WARNING"},

@@ -17,8 +17,12 @@ def main_menu(context):
     current = context.get("page")
     items = []
     if root is not None:
-        for page in root.get_children().live().public().in_menu().only(
-            "id", "title", "url_path", "path", "depth", "draft_title"
+        for page in (
+            root.get_children()
+            .live()
+            .public()
+            .in_menu()
+            .only("id", "title", "url_path", "path", "depth", "draft_title")
         ):
             items.append(
                 {
@@ -28,7 +32,12 @@ def main_menu(context):
                     "current": current is not None and current.pk == page.pk,
                 }
             )
-    return {"root": root, "items": items, "request": context.get("request"), "current": current}
+    return {
+        "root": root,
+        "items": items,
+        "request": context.get("request"),
+        "current": current,
+    }
 
 
 @register.inclusion_tag("includes/breadcrumbs.html", takes_context=True)
@@ -37,7 +46,9 @@ def breadcrumbs(context):
     root = _site_root(context)
     if page is None or root is None or page.depth <= root.depth:
         return {"ancestors": [], "request": context.get("request")}
-    ancestors = Page.objects.ancestor_of(page).filter(depth__gte=root.depth).only(
-        "id", "title", "url_path", "path", "depth", "draft_title"
+    ancestors = (
+        Page.objects.ancestor_of(page)
+        .filter(depth__gte=root.depth)
+        .only("id", "title", "url_path", "path", "depth", "draft_title")
     )
     return {"ancestors": ancestors, "page": page, "request": context.get("request")}

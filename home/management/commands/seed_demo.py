@@ -23,7 +23,15 @@ from wagtail.images import get_image_model
 from wagtail.models import Page, Site
 
 from guildhall.accounts.otp import RECOVERY_DEVICE_NAME, base32_secret
-from home.models import FormField, FormPage, HomePage, NewsIndexPage, NewsPage, SiteSettings, StandardPage
+from home.models import (
+    FormField,
+    FormPage,
+    HomePage,
+    NewsIndexPage,
+    NewsPage,
+    SiteSettings,
+    StandardPage,
+)
 
 DEMO_PASSWORD = "guildhall-demo-2026"  # noqa: S105 - printed for the demo on purpose
 # A fixed TOTP key for the demo accounts so the printed setup key stays valid.
@@ -97,8 +105,10 @@ class Command(BaseCommand):
             image = Image.objects.filter(title=title).first()
             if image is None:
                 image = Image(title=title)
-                image.file = ImageFile(io.BytesIO(self._png(size, start, end, name == "logo")),
-                                       name=f"demo-{name}.png")
+                image.file = ImageFile(
+                    io.BytesIO(self._png(size, start, end, name == "logo")),
+                    name=f"demo-{name}.png",
+                )
                 image.save()
             made[name] = image
         return made
@@ -112,10 +122,15 @@ class Command(BaseCommand):
         e = tuple(int(end[i : i + 2], 16) for i in (1, 3, 5))
         for y in range(height):
             t = y / max(height - 1, 1)
-            draw.line([(0, y), (width, y)], fill=tuple(int(s[c] + (e[c] - s[c]) * t) for c in range(3)))
+            draw.line(
+                [(0, y), (width, y)],
+                fill=tuple(int(s[c] + (e[c] - s[c]) * t) for c in range(3)),
+            )
         if is_logo:
             draw.ellipse([20, 20, width - 20, height - 20], outline="#ffffff", width=14)
-            draw.rectangle([width // 2 - 12, 60, width // 2 + 12, height - 60], fill="#ffffff")
+            draw.rectangle(
+                [width // 2 - 12, 60, width // 2 + 12, height - 60], fill="#ffffff"
+            )
         buffer = io.BytesIO()
         img.save(buffer, "PNG")
         return buffer.getvalue()
@@ -154,7 +169,10 @@ class Command(BaseCommand):
         site = Site.objects.filter(is_default_site=True).first()
         if site is None:
             Site.objects.create(
-                hostname="localhost", port=80, root_page=home, is_default_site=True,
+                hostname="localhost",
+                port=80,
+                root_page=home,
+                is_default_site=True,
                 site_name="Nordic Guild of Makers",
             )
         else:
@@ -173,7 +191,11 @@ class Command(BaseCommand):
 
     def _pages(self, home, images) -> None:
         about = self._child(
-            home, StandardPage, "about", title="About us", show_in_menus=True,
+            home,
+            StandardPage,
+            "about",
+            title="About us",
+            show_in_menus=True,
             intro="A national association for craftspeople, founded in 1921.",
             body=[
                 {"type": "heading", "value": {"text": "What we do", "level": "h2"}},
@@ -181,23 +203,40 @@ class Command(BaseCommand):
                     "<p>We run courses and apprenticeships, negotiate agreements on behalf "
                     "of our members and speak for the crafts in public debate.</p>"
                 ),
-                {"type": "quote", "value": {
-                    "quote": "The guild gave me a network I could never have built alone.",
-                    "attribution": "Kari, furniture maker and member since 2009",
-                }},
-                {"type": "image", "value": {
-                    "image": {"image": images["meeting"].pk, "alt_text": "Members at the annual meeting", "decorative": False},
-                    "caption": "The annual meeting in Bergen, 2025.",
-                }},
+                {
+                    "type": "quote",
+                    "value": {
+                        "quote": "The guild gave me a network I could never have built alone.",
+                        "attribution": "Kari, furniture maker and member since 2009",
+                    },
+                },
+                {
+                    "type": "image",
+                    "value": {
+                        "image": {
+                            "image": images["meeting"].pk,
+                            "alt_text": "Members at the annual meeting",
+                            "decorative": False,
+                        },
+                        "caption": "The annual meeting in Bergen, 2025.",
+                    },
+                },
             ],
         )
         self._child(
-            about, StandardPage, "board", title="Board and statutes",
+            about,
+            StandardPage,
+            "board",
+            title="Board and statutes",
             intro="The board is elected by the annual general meeting for two years.",
             body=[paragraph("<p>Chair: Ingrid Solberg. Deputy chair: Jonas Berg.</p>")],
         )
         membership = self._child(
-            home, StandardPage, "membership", title="Membership", show_in_menus=True,
+            home,
+            StandardPage,
+            "membership",
+            title="Membership",
+            show_in_menus=True,
             intro="Join thousands of makers across the Nordic countries.",
             body=[
                 paragraph(
@@ -208,21 +247,35 @@ class Command(BaseCommand):
             ],
         )
         news_index = self._child(
-            home, NewsIndexPage, "news", title="News", show_in_menus=True,
+            home,
+            NewsIndexPage,
+            "news",
+            title="News",
+            show_in_menus=True,
             intro="<p>What is happening in the guild.</p>",
         )
         today = timezone.localdate()
         for slug, title, intro, days_ago in NEWS:
             self._child(
-                news_index, NewsPage, slug, title=title, intro=intro,
+                news_index,
+                NewsPage,
+                slug,
+                title=title,
+                intro=intro,
                 date=today - timedelta(days=days_ago),
                 image=images["meeting"] if days_ago < 30 else images["course"],
-                body=[paragraph(f"<p>{intro}</p><p>More details follow in the members' area.</p>")],
+                body=[
+                    paragraph(
+                        f"<p>{intro}</p><p>More details follow in the members' area.</p>"
+                    )
+                ],
             )
         contact = FormPage.objects.child_of(home).filter(slug="contact").first()
         if contact is None:
             contact = FormPage(
-                slug="contact", title="Contact us", show_in_menus=True,
+                slug="contact",
+                title="Contact us",
+                show_in_menus=True,
                 intro="<p>Questions about membership, courses or anything else? Write to us.</p>",
                 thank_you_text="<p>Thank you for your message. We answer within two working days.</p>",
                 to_address="post@guildhall.example",
@@ -230,11 +283,25 @@ class Command(BaseCommand):
                 subject="New inquiry from the website",
             )
             contact.form_fields = [
-                FormField(sort_order=0, label="Your name", field_type="singleline", required=True),
-                FormField(sort_order=1, label="E-mail", field_type="email", required=True),
-                FormField(sort_order=2, label="Subject", field_type="dropdown", required=True,
-                          choices="Membership\nCourses\nInvoices\nSomething else"),
-                FormField(sort_order=3, label="Message", field_type="multiline", required=True),
+                FormField(
+                    sort_order=0,
+                    label="Your name",
+                    field_type="singleline",
+                    required=True,
+                ),
+                FormField(
+                    sort_order=1, label="E-mail", field_type="email", required=True
+                ),
+                FormField(
+                    sort_order=2,
+                    label="Subject",
+                    field_type="dropdown",
+                    required=True,
+                    choices="Membership\nCourses\nInvoices\nSomething else",
+                ),
+                FormField(
+                    sort_order=3, label="Message", field_type="multiline", required=True
+                ),
             ]
             home.add_child(instance=contact)
             contact.save_revision().publish()
@@ -243,13 +310,18 @@ class Command(BaseCommand):
             home.save_revision().publish()
         # A call to action on the home page pointing to the contact form.
         if not any(block.block_type == "call_to_action" for block in home.body):
-            home.body.append(("call_to_action", {
-                "title": "Questions about joining?",
-                "text": "Our membership office answers within two working days.",
-                "button_label": "Contact us",
-                "page": contact,
-                "url": "",
-            }))
+            home.body.append(
+                (
+                    "call_to_action",
+                    {
+                        "title": "Questions about joining?",
+                        "text": "Our membership office answers within two working days.",
+                        "button_label": "Contact us",
+                        "page": contact,
+                        "url": "",
+                    },
+                )
+            )
             home.save_revision().publish()
 
     def _settings(self, home, images) -> None:
@@ -264,17 +336,41 @@ class Command(BaseCommand):
             settings.visiting_address = "Håndverkergata 1\n0150 Oslo"
             settings.postal_address = "Postboks 1921 Sentrum\n0101 Oslo"
             settings.organisation_number = "NO 974 760 673"
-            settings.footer_text = "An association for craftspeople, workshops and apprentices."
+            settings.footer_text = (
+                "An association for craftspeople, workshops and apprentices."
+            )
             about = Page.objects.get(slug="about")
             contact = Page.objects.get(slug="contact")
-            settings.footer_links = json.dumps([
-                {"type": "link", "value": {"label": "About us", "page": about.pk, "url": ""}},
-                {"type": "link", "value": {"label": "Contact", "page": contact.pk, "url": ""}},
-            ])
-            settings.social_links = json.dumps([
-                {"type": "social", "value": {"network": "facebook", "url": "https://www.facebook.com/"}},
-                {"type": "social", "value": {"network": "instagram", "url": "https://www.instagram.com/"}},
-            ])
+            settings.footer_links = json.dumps(
+                [
+                    {
+                        "type": "link",
+                        "value": {"label": "About us", "page": about.pk, "url": ""},
+                    },
+                    {
+                        "type": "link",
+                        "value": {"label": "Contact", "page": contact.pk, "url": ""},
+                    },
+                ]
+            )
+            settings.social_links = json.dumps(
+                [
+                    {
+                        "type": "social",
+                        "value": {
+                            "network": "facebook",
+                            "url": "https://www.facebook.com/",
+                        },
+                    },
+                    {
+                        "type": "social",
+                        "value": {
+                            "network": "instagram",
+                            "url": "https://www.instagram.com/",
+                        },
+                    },
+                ]
+            )
             settings.save()
 
     # --- staff -----------------------------------------------------------------------
@@ -285,16 +381,23 @@ class Command(BaseCommand):
             user = User.objects.filter(email__iexact=email).first()
             if user is None:
                 user = User.objects.create_user(
-                    email=email, password=DEMO_PASSWORD, first_name=first, last_name=last,
-                    is_staff=True, is_superuser=superuser,
+                    email=email,
+                    password=DEMO_PASSWORD,
+                    first_name=first,
+                    last_name=last,
+                    is_staff=True,
+                    is_superuser=superuser,
                 )
             group = Group.objects.filter(name=group_name).first()
             if group is not None:
                 user.groups.add(group)
             if not superuser and group is None:
-                user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+                user.user_permissions.add(
+                    Permission.objects.get(codename="access_admin")
+                )
             TOTPDevice.objects.get_or_create(
-                user=user, name="Demo authenticator",
+                user=user,
+                name="Demo authenticator",
                 defaults={"key": DEMO_TOTP_KEY, "confirmed": True},
             )
             device, _ = StaticDevice.objects.get_or_create(
@@ -302,7 +405,9 @@ class Command(BaseCommand):
             )
             token = device.token_set.order_by("pk").first()
             if token is None:
-                token = StaticToken.objects.create(device=device, token=StaticToken.random_token())
+                token = StaticToken.objects.create(
+                    device=device, token=StaticToken.random_token()
+                )
             codes[email] = token.token
         return codes
 
@@ -314,7 +419,11 @@ class Command(BaseCommand):
         out.write("Public site:  http://127.0.0.1:8000/")
         out.write("Staff admin:  http://127.0.0.1:8000/admin/")
         out.write(f"Password for every demo staff account: {DEMO_PASSWORD}")
-        out.write("Second factor: type a recovery code below (each works once), or add this")
-        out.write(f"key to an authenticator app (TOTP, 6 digits, 30 s): {base32_secret(device)}")
+        out.write(
+            "Second factor: type a recovery code below (each works once), or add this"
+        )
+        out.write(
+            f"key to an authenticator app (TOTP, 6 digits, 30 s): {base32_secret(device)}"
+        )
         for email, *_ in STAFF:
             out.write(f"  {email:<30} recovery code: {codes[email]}")

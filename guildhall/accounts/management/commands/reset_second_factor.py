@@ -16,4 +16,6 @@ class Command(BaseCommand):
         except get_user_model().DoesNotExist as exc:
             raise CommandError(f"No user with the e-mail address {email}.") from exc
         second_factor_reset(user=user)
-        self.stdout.write(f"{user.email} will enrol a new second factor at next sign-in.")
+        self.stdout.write(
+            f"{user.email} will enrol a new second factor at next sign-in."
+        )
