@@ -79,7 +79,7 @@ MIDDLEWARE = [
     "guildhall.accounts.middleware.AdminSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "guildhall.csp.GuildhallCSPMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     # Axes turns a locked-out sign-in into its lockout response; it must come last.
     "axes.middleware.AxesMiddleware",
@@ -174,8 +174,9 @@ AXES_COOLOFF_TIME = timedelta(
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "guildhall.accounts.lockout.username_from_request"
 AXES_LOCKOUT_CALLABLE = "guildhall.accounts.lockout.lockout_response"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("GUILDHALL_PROXY_COUNT", "0")) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Proxies in front of the site; each appends the address it saw to X-Forwarded-For.
+GUILDHALL_PROXY_COUNT = int(os.environ.get("GUILDHALL_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "guildhall.accounts.lockout.client_ip_address"
 
 OTP_TOTP_ISSUER = os.environ.get("GUILDHALL_OTP_ISSUER", "Guildhall")
 

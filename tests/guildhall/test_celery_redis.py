@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from celery import Celery
 
 from guildhall.tasks import send_email
@@ -21,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.redis,
-    pytest.mark.skipif(not REDIS_URL, reason="set GUILDHALL_TEST_REDIS_URL to a Redis server"),
+    pytest.mark.skipif(
+        not REDIS_URL, reason="set GUILDHALL_TEST_REDIS_URL to a Redis server"
+    ),
 ]
 
 
@@ -38,9 +39,21 @@ def worker(tmp_path):
     env.pop("DATABASE_URL", None)
     env.pop("EMAIL_HOST", None)
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "guildhall", "worker", "--pool=solo",
-         "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-         "--hostname", f"test-{os.getpid()}@localhost"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "guildhall",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"test-{os.getpid()}@localhost",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
