@@ -49,6 +49,9 @@ def start_embedded_scheduler() -> bool:
 
     from guildhall.celery import app
 
+    # Beat finds tasks by name. One whose module nothing has imported yet would be sent
+    # to the in-memory broker, where no worker runs it: import every tasks module first.
+    app.loader.import_default_modules()
     service = EmbeddedService(
         app, thread=True, schedule_filename=settings.CELERY_BEAT_SCHEDULE_FILENAME
     )

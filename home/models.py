@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.core.validators import RegexValidator
@@ -119,7 +121,7 @@ class SiteSettings(BaseSiteSetting):
             errors["primary_colour"] = _(
                 "White text on this colour has a contrast of %(ratio).1f:1; readable text "
                 "needs at least 4.5:1. Choose a darker colour."
-            ) % {"ratio": contrast_ratio(self.primary_colour, "#ffffff")}
+            ) % {"ratio": _shown_ratio(self.primary_colour, "#ffffff")}
         if (
             hex_ok(self.accent_colour)
             and contrast_ratio(self.accent_colour, "#111111") < 4.5
@@ -127,9 +129,14 @@ class SiteSettings(BaseSiteSetting):
             errors["accent_colour"] = _(
                 "Dark text on this colour has a contrast of %(ratio).1f:1; readable text "
                 "needs at least 4.5:1. Choose a lighter colour."
-            ) % {"ratio": contrast_ratio(self.accent_colour, "#111111")}
+            ) % {"ratio": _shown_ratio(self.accent_colour, "#111111")}
         if errors:
             raise ValidationError(errors)
+
+
+def _shown_ratio(first: str, second: str) -> float:
+    """The ratio rounded down, so 4.48:1 is not shown as the 4.5:1 it falls short of."""
+    return math.floor(contrast_ratio(first, second) * 10) / 10
 
 
 def hex_ok(value: str) -> bool:

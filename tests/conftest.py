@@ -39,3 +39,13 @@ def verified_client(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Wagtail keeps site root paths in the cache; a rolled-back test must not leak them."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,11 +1,28 @@
 """Factories for test data. Pages are built under a fresh HomePage set as the site root."""
 
+import io
+import re
+
 import factory
+from bs4 import BeautifulSoup
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
+from django.core.files.images import ImageFile
+from django_otp.oath import totp
+from PIL import Image as PILImage
+from wagtail.documents import get_document_model
+from wagtail.images import get_image_model
 from wagtail.models import Page, Site
 
-from home.models import FormField, FormPage, HomePage, NewsIndexPage, NewsPage, StandardPage
+from home.models import (
+    FormField,
+    FormPage,
+    HomePage,
+    NewsIndexPage,
+    NewsPage,
+    StandardPage,
+)
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -35,7 +52,9 @@ class StaffUserFactory(UserFactory):
     def admin_access(obj, create, extracted, **kwargs):
         if create:
             obj.user_permissions.add(
-                Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+                Permission.objects.get(
+                    content_type__app_label="wagtailadmin", codename="access_admin"
+                )
             )
 
 
@@ -71,13 +90,54 @@ def add_contact_form(parent, *, to_address="staff@example.org", **fields) -> For
     fields.setdefault("slug", "contact")
     page = FormPage(to_address=to_address, subject="New inquiry", **fields)
     page.form_fields = [
-        FormField(sort_order=0, label="Your name", field_type="singleline", required=True),
+        FormField(
+            sort_order=0, label="Your name", field_type="singleline", required=True
+        ),
         FormField(sort_order=1, label="E-mail", field_type="email", required=True),
         FormField(sort_order=2, label="Message", field_type="multiline", required=True),
     ]
     parent.add_child(instance=page)
     page.save_revision().publish()
     return page
+
+
+def add_draft(parent, model, **fields):
+    """A page that was saved but never published."""
+    fields.setdefault("slug", fields.get("title", "draft").lower().replace(" ", "-"))
+    page = model(live=False, **fields)
+    parent.add_child(instance=page)
+    page.save_revision()
+    return page
+
+
+def make_image(title="Test image", size=(64, 48), colour="#1d4e89"):
+    buffer = io.BytesIO()
+    PILImage.new("RGB", size, colour).save(buffer, "PNG")
+    image = get_image_model()(title=title)
+    image.file = ImageFile(buffer, name=f"{title.lower().replace(' ', '-')}.png")
+    image.save()
+    return image
+
+
+def make_document(title="Annual report", content=b"%PDF-1.4 test", name="report.pdf"):
+    document = get_document_model()(title=title)
+    document.file = ContentFile(content, name=name)
+    document.save()
+    return document
+
+
+def totp_token(device) -> str:
+    """The code an authenticator app would show right now for ``device``."""
+    code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{code:0{device.digits}d}"
+
+
+def visible_text(response) -> str:
+    """The text a person reads on the page: tags removed, whitespace collapsed."""
+    soup = BeautifulSoup(response.content, "html.parser")
+    for hidden in soup(["script", "style", "template"]):
+        hidden.decompose()
+    return re.sub(r"\s+", " ", soup.get_text(" ")).strip()
 
 
 __all__ = [
@@ -88,6 +148,11 @@ __all__ = [
     "make_site_root",
     "add_page",
     "add_contact_form",
+    "add_draft",
+    "make_image",
+    "make_document",
+    "totp_token",
+    "visible_text",
     "HomePage",
     "StandardPage",
     "NewsIndexPage",

@@ -11,7 +11,24 @@ def username_from_request(request, credentials) -> str:
     return username.strip().lower()
 
 
-def lockout_response(request, credentials, *args, **kwargs):
+def client_ip_address(request) -> str:
+    """The address failures are counted for.
+
+    Behind ``GUILDHALL_PROXY_COUNT`` proxies it is the address the outermost proxy saw,
+    read from the right of X-Forwarded-For; anything further left was sent by the client
+    and may be forged. With no proxy the header is ignored.
+    """
+    proxies = settings.GUILDHALL_PROXY_COUNT
+    if proxies > 0:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """What a locked-out person sees: why, and for how long (status 429)."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(
         request,

@@ -18,6 +18,9 @@ class AdminSecondFactorMiddleware:
         "accounts:otp_verify",
         "accounts:otp_setup",
         "wagtailadmin_javascript_catalog",
+        # The icon sprite is fetched by script on every admin page, the second-factor
+        # pages included; redirecting it would inject a whole page in place of the icons.
+        "wagtailadmin_sprite",
     )
 
     def __init__(self, get_response):

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -27,6 +27,10 @@ def _next_url(request) -> str:
     return reverse("wagtailadmin_home")
 
 
+def _with_next(url_name: str, next_url: str) -> str:
+    return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
+
+
 def _require_staff(request):
     if not request.user.can_access_admin:
         raise PermissionDenied
@@ -41,7 +45,7 @@ def otp_setup(request):
     user = request.user
     if otp.user_has_second_factor(user) and not request.user.is_verified():
         # Someone who knows only the password must not replace the real second factor.
-        return redirect(f"{reverse('accounts:otp_verify')}?next={_next_url(request)}")
+        return redirect(_with_next("accounts:otp_verify", _next_url(request)))
 
     device = otp.pending_totp_device(user)
     form = OTPTokenForm(request.POST or None)
@@ -54,9 +58,7 @@ def otp_setup(request):
             messages.success(
                 request, _("Two-factor authentication is now on for your account.")
             )
-            return redirect(
-                f"{reverse('accounts:recovery_codes')}?next={_next_url(request)}"
-            )
+            return redirect(_with_next("accounts:recovery_codes", _next_url(request)))
         form.add_error(
             "token",
             _(
@@ -86,7 +88,7 @@ def otp_verify(request):
     if user.is_verified():
         return redirect(_next_url(request))
     if not otp.user_has_second_factor(user):
-        return redirect(f"{reverse('accounts:otp_setup')}?next={_next_url(request)}")
+        return redirect(_with_next("accounts:otp_setup", _next_url(request)))
 
     form = OTPTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -122,9 +124,7 @@ def recovery_codes(request):
     """Show freshly issued recovery codes once; a verified user may issue a new set."""
     _require_staff(request)
     if not request.user.is_verified():
-        return redirect(
-            f"{reverse('accounts:otp_verify')}?next={request.get_full_path()}"
-        )
+        return redirect(_with_next("accounts:otp_verify", request.get_full_path()))
     if request.method == "POST":
         request.session[RECOVERY_CODES_SESSION_KEY] = otp.recovery_codes_issue(
             user=request.user
@@ -132,9 +132,7 @@ def recovery_codes(request):
         messages.success(
             request, _("New recovery codes made. The old ones no longer work.")
         )
-        return redirect(
-            f"{reverse('accounts:recovery_codes')}?next={_next_url(request)}"
-        )
+        return redirect(_with_next("accounts:recovery_codes", _next_url(request)))
     codes = request.session.pop(RECOVERY_CODES_SESSION_KEY, None)
     return render(
         request,
