@@ -140,6 +140,11 @@ SOCIAL_NETWORKS = [
 ]
 
 
+class SocialLinkValue(blocks.StructValue):
+    def network_label(self) -> str:
+        return dict(SOCIAL_NETWORKS).get(self.get("network"), self.get("network"))
+
+
 class SocialLinkBlock(blocks.StructBlock):
     network = blocks.ChoiceBlock(label=_("Network"), choices=SOCIAL_NETWORKS)
     url = blocks.URLBlock(label=_("Address"))
@@ -147,3 +152,4 @@ class SocialLinkBlock(blocks.StructBlock):
     class Meta:
         icon = "site"
         label = _("Social link")
+        value_class = SocialLinkValue

@@ -9,6 +9,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import (
@@ -119,24 +120,29 @@ class SiteSettings(BaseSiteSetting):
             and contrast_ratio(self.primary_colour, "#ffffff") < 4.5
         ):
             errors["primary_colour"] = _(
-                "White text on this colour has a contrast of %(ratio).1f:1; readable text "
-                "needs at least 4.5:1. Choose a darker colour."
-            ) % {"ratio": _shown_ratio(self.primary_colour, "#ffffff")}
+                "White text on this colour has a contrast of %(ratio)s:1; readable text "
+                "needs at least %(needed)s:1. Choose a darker colour."
+            ) % _ratio_params(self.primary_colour, "#ffffff")
         if (
             hex_ok(self.accent_colour)
             and contrast_ratio(self.accent_colour, "#111111") < 4.5
         ):
             errors["accent_colour"] = _(
-                "Dark text on this colour has a contrast of %(ratio).1f:1; readable text "
-                "needs at least 4.5:1. Choose a lighter colour."
-            ) % {"ratio": _shown_ratio(self.accent_colour, "#111111")}
+                "Dark text on this colour has a contrast of %(ratio)s:1; readable text "
+                "needs at least %(needed)s:1. Choose a lighter colour."
+            ) % _ratio_params(self.accent_colour, "#111111")
         if errors:
             raise ValidationError(errors)
 
 
-def _shown_ratio(first: str, second: str) -> float:
-    """The ratio rounded down, so 4.48:1 is not shown as the 4.5:1 it falls short of."""
-    return math.floor(contrast_ratio(first, second) * 10) / 10
+def _ratio_params(first: str, second: str) -> dict[str, str]:
+    """The ratio rounded down (4.48:1 is not shown as the 4.5:1 it falls short of),
+    with the required one, both formatted for the active language."""
+    shown = math.floor(contrast_ratio(first, second) * 10) / 10
+    return {
+        "ratio": number_format(shown, decimal_pos=1),
+        "needed": number_format(4.5, decimal_pos=1),
+    }
 
 
 def hex_ok(value: str) -> bool:
@@ -171,7 +177,10 @@ class HomePage(Page):
     )
     body = StreamField(BodyBlock(), verbose_name=_("body"), blank=True)
     news_heading = models.CharField(
-        _("news heading"), max_length=80, blank=True, default=_("Latest news")
+        _("news heading"),
+        max_length=80,
+        blank=True,
+        help_text=_("Leave empty for “Latest news” in the visitor's language."),
     )
 
     content_panels = Page.content_panels + [

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
@@ -99,9 +100,12 @@ def otp_verify(request):
                 left = otp.recovery_codes_left(user)
                 messages.warning(
                     request,
-                    _(
+                    ngettext(
+                        "You signed in with a recovery code. %(count)s code is left; "
+                        "make new ones from your account settings.",
                         "You signed in with a recovery code. %(count)s codes are left; "
-                        "make new ones from your account settings if you run low."
+                        "make new ones from your account settings if you run low.",
+                        left,
                     )
                     % {"count": left},
                 )
