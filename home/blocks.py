@@ -31,7 +31,21 @@ class ImageWithCaptionBlock(blocks.StructBlock):
         template = "home/blocks/image_with_caption.html"
 
 
-class CallToActionBlock(blocks.StructBlock):
+class PageOrAddressMixin:
+    """A link block whose ``page`` or ``url`` must be given; says so on ``page``."""
+
+    missing_link_message = _("Choose a page or enter an address.")
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value.get("page") and not value.get("url"):
+            raise blocks.StructBlockValidationError(
+                block_errors={"page": ValidationError(self.missing_link_message)}
+            )
+        return value
+
+
+class CallToActionBlock(PageOrAddressMixin, blocks.StructBlock):
     title = blocks.CharBlock(label=_("Title"), max_length=120)
     text = blocks.TextBlock(label=_("Text"), required=False)
     button_label = blocks.CharBlock(label=_("Button label"), max_length=60)
@@ -42,14 +56,7 @@ class CallToActionBlock(blocks.StructBlock):
         help_text=_("Used when no page is chosen."),
     )
 
-    def clean(self, value):
-        value = super().clean(value)
-        if not value.get("page") and not value.get("url"):
-            message = _("Choose a page or enter an address for the button.")
-            raise blocks.StructBlockValidationError(
-                block_errors={"page": ValidationError(message)}
-            )
-        return value
+    missing_link_message = _("Choose a page or enter an address for the button.")
 
     class Meta:
         icon = "pick"
@@ -108,20 +115,10 @@ class BodyBlock(blocks.StreamBlock):
     document = DocumentLinkBlock()
 
 
-class LinkBlock(blocks.StructBlock):
+class LinkBlock(PageOrAddressMixin, blocks.StructBlock):
     label = blocks.CharBlock(label=_("Label"), max_length=80)
     page = blocks.PageChooserBlock(label=_("Page"), required=False)
     url = blocks.URLBlock(label=_("…or address"), required=False)
-
-    def clean(self, value):
-        value = super().clean(value)
-        if not value.get("page") and not value.get("url"):
-            raise blocks.StructBlockValidationError(
-                block_errors={
-                    "page": ValidationError(_("Choose a page or enter an address."))
-                }
-            )
-        return value
 
     class Meta:
         icon = "link"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from django.core.exceptions import ValidationError
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import Paginator
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
@@ -34,6 +34,7 @@ hex_colour = RegexValidator(
     _("Enter a colour as # followed by six hex digits, e.g. #1d4e89."),
 )
 IMAGE_MODEL = "wagtailimages.Image"
+MIN_CONTRAST = 4.5  # WCAG 2 AA for normal text
 
 
 @register_setting(icon="site")
@@ -115,22 +116,29 @@ class SiteSettings(BaseSiteSetting):
     def clean(self):
         super().clean()
         errors = {}
-        if (
-            hex_ok(self.primary_colour)
-            and contrast_ratio(self.primary_colour, "#ffffff") < 4.5
-        ):
-            errors["primary_colour"] = _(
-                "White text on this colour has a contrast of %(ratio)s:1; readable text "
-                "needs at least %(needed)s:1. Choose a darker colour."
-            ) % _ratio_params(self.primary_colour, "#ffffff")
-        if (
-            hex_ok(self.accent_colour)
-            and contrast_ratio(self.accent_colour, "#111111") < 4.5
-        ):
-            errors["accent_colour"] = _(
-                "Dark text on this colour has a contrast of %(ratio)s:1; readable text "
-                "needs at least %(needed)s:1. Choose a lighter colour."
-            ) % _ratio_params(self.accent_colour, "#111111")
+        # (field, text colour shown on it, message when they are too alike)
+        checks = [
+            (
+                "primary_colour",
+                "#ffffff",
+                _(
+                    "White text on this colour has a contrast of %(ratio)s:1; readable "
+                    "text needs at least %(needed)s:1. Choose a darker colour."
+                ),
+            ),
+            (
+                "accent_colour",
+                "#111111",
+                _(
+                    "Dark text on this colour has a contrast of %(ratio)s:1; readable "
+                    "text needs at least %(needed)s:1. Choose a lighter colour."
+                ),
+            ),
+        ]
+        for field, text_colour, message in checks:
+            colour = getattr(self, field)
+            if hex_ok(colour) and contrast_ratio(colour, text_colour) < MIN_CONTRAST:
+                errors[field] = message % _ratio_params(colour, text_colour)
         if errors:
             raise ValidationError(errors)
 
@@ -141,7 +149,7 @@ def _ratio_params(first: str, second: str) -> dict[str, str]:
     shown = math.floor(contrast_ratio(first, second) * 10) / 10
     return {
         "ratio": number_format(shown, decimal_pos=1),
-        "needed": number_format(4.5, decimal_pos=1),
+        "needed": number_format(MIN_CONTRAST, decimal_pos=1),
     }
 
 
@@ -272,13 +280,7 @@ class NewsIndexPage(Page):
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         paginator = Paginator(self.news_items(), self.per_page)
-        try:
-            items = paginator.page(request.GET.get("page", 1))
-        except PageNotAnInteger:
-            items = paginator.page(1)
-        except EmptyPage:
-            items = paginator.page(paginator.num_pages)
-        context["news_items"] = items
+        context["news_items"] = paginator.get_page(request.GET.get("page"))
         return context
 
 
