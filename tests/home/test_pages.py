@@ -110,7 +110,9 @@ def test_home_page_without_news_has_no_news_section(client, home_page):
 
 
 def news_titles(response):
-    return [a.get_text(strip=True) for a in soup(response).select("main .card__title a")]
+    return [
+        a.get_text(strip=True) for a in soup(response).select("main .card__title a")
+    ]
 
 
 def test_news_index_shows_ten_a_page_newest_first(client, news_index):
