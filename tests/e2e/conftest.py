@@ -76,8 +76,10 @@ def _migrated_data_in_place(request):
         return
     contents = request.getfixturevalue("migrated_data")
 
+    from django.apps import apps
     from django.contrib.contenttypes.models import ContentType
     from django.core.management import call_command
+    from django.core.management.color import no_style
     from django.db import connection
     from wagtail.models import Page
 
@@ -86,6 +88,12 @@ def _migrated_data_in_place(request):
         # permissions anew, maybe with other ids than the restored rows refer to.
         call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
         connection.creation.deserialize_db_from_string(contents)
+        # flush restarts PostgreSQL's sequences; move them past the restored rows, as
+        # loaddata does, so the next page does not get the root page's id.
+        statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
         # Content types made again by the flush may have had other ids: forget them.
         ContentType.objects.clear_cache()
     assert Page.objects.filter(depth=1).exists(), "No Wagtail root page after restore"
