@@ -13,7 +13,7 @@ from django_otp.oath import totp
 from PIL import Image as PILImage
 from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
-from wagtail.models import Page, Site
+from wagtail.models import Page, PageViewRestriction, Site
 
 from home.models import (
     FormField,
@@ -132,6 +132,19 @@ def totp_token(device) -> str:
     return f"{code:0{device.digits}d}"
 
 
+def soup(response) -> BeautifulSoup:
+    return BeautifulSoup(response.content, "html.parser")
+
+
+def make_private(page) -> None:
+    """Put the page behind a password, as a page only some may see."""
+    PageViewRestriction.objects.create(
+        page=page,
+        restriction_type=PageViewRestriction.PASSWORD,
+        password="members-only",
+    )
+
+
 def visible_text(response) -> str:
     """The text a person reads on the page: tags removed, whitespace collapsed."""
     soup = BeautifulSoup(response.content, "html.parser")
@@ -141,6 +154,8 @@ def visible_text(response) -> str:
 
 
 __all__ = [
+    "soup",
+    "make_private",
     "TEST_PASSWORD",
     "UserFactory",
     "StaffUserFactory",

@@ -4,10 +4,8 @@ from datetime import date, timedelta
 from xml.etree import ElementTree
 
 import pytest
-from bs4 import BeautifulSoup
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from wagtail.models import PageViewRestriction
 
 from tests.factories import (
     NewsIndexPage,
@@ -15,27 +13,17 @@ from tests.factories import (
     StandardPage,
     add_draft,
     add_page,
+    make_private,
+    soup,
     visible_text,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-def soup(response):
-    return BeautifulSoup(response.content, "html.parser")
-
-
 def menu_links(response):
     menu = soup(response).find("nav", attrs={"aria-label": "Main menu"})
     return menu.find_all("a")
-
-
-def make_private(page):
-    PageViewRestriction.objects.create(
-        page=page,
-        restriction_type=PageViewRestriction.PASSWORD,
-        password="members-only",
-    )
 
 
 def paragraph(text):

@@ -4,10 +4,8 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from bs4 import BeautifulSoup
 from django.urls import reverse
 from wagtail import blocks
-from wagtail.models import PageViewRestriction
 
 from home.blocks import CallToActionBlock
 from tests.factories import (
@@ -18,22 +16,12 @@ from tests.factories import (
     add_page,
     make_document,
     make_image,
+    make_private,
+    soup,
     visible_text,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def soup(response):
-    return BeautifulSoup(response.content, "html.parser")
-
-
-def make_private(page):
-    PageViewRestriction.objects.create(
-        page=page,
-        restriction_type=PageViewRestriction.PASSWORD,
-        password="members-only",
-    )
 
 
 @pytest.fixture
