@@ -24,6 +24,10 @@ app.conf.beat_schedule = {
         "task": "guildhall.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=15),
     },
+    "memberships-lapse": {
+        "task": "members.tasks.memberships_lapse",
+        "schedule": crontab(hour=2, minute=0),
+    },
     "forget-old-sign-in-failures": {
         "task": "guildhall.accounts.tasks.forget_old_access_attempts",
         "schedule": crontab(hour=3, minute=30),

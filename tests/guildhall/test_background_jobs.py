@@ -46,6 +46,7 @@ def test_due_jobs_from_the_schedule_run_in_the_site_process(settings):
     expired = make_session(-timedelta(days=1))
     current = make_session(timedelta(days=1))
     assert app.conf.task_always_eager
+    app.loader.import_default_modules()  # as start_embedded_scheduler does
 
     beat = Scheduler(app, lazy=False)
     assert "clear-expired-sessions" in beat.schedule

@@ -1,0 +1,1 @@
+"""The member register: people, organisations, chapters, memberships and access."""

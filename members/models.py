@@ -1,0 +1,536 @@
+"""The register: people and organisations (each stored once), chapters, memberships.
+
+History is never overwritten: every change to a person, organisation, employment or
+membership is kept by django-simple-history, and each status change of a membership is
+its own row in ``MembershipStatusChange``. "Member since", "lapsed" and "new this half
+year" are queries over these rows, not fields.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+from treebeard.mp_tree import MP_Node
+
+from .validators import clean_organisation_number
+
+COUNTRY_CHOICES = [
+    ("NO", _("Norway")),
+    ("SE", _("Sweden")),
+    ("DK", _("Denmark")),
+    ("FI", _("Finland")),
+    ("NL", _("Netherlands")),
+    ("GB", _("United Kingdom")),
+    ("DE", _("Germany")),
+]
+
+
+class Chapter(MP_Node):
+    """A unit of the association: national, regional or local, in a tree.
+
+    Memberships belong to a chapter; a chapter admin sees what belongs to their chapter
+    and the chapters below it (a prefix match on ``path``).
+    """
+
+    class Level(models.TextChoices):
+        NATIONAL = "national", _("National")
+        REGIONAL = "regional", _("Regional")
+        LOCAL = "local", _("Local")
+
+    name = models.CharField(_("name"), max_length=150)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    node_order_by = ["name"]
+
+    class Meta:
+        verbose_name = _("chapter")
+        verbose_name_plural = _("chapters")
+
+    def __str__(self):
+        return self.name
+
+    def subtree(self):
+        """This chapter and every chapter below it."""
+        return Chapter.objects.filter(path__startswith=self.path)
+
+
+class Tag(models.Model):
+    """A free label staff put on persons and organisations (e.g. "press", "volunteer")."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class RelationType(models.Model):
+    """How the association relates to a person or organisation: member, supplier, press."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+
+    class Meta:
+        verbose_name = _("relation type")
+        verbose_name_plural = _("relation types")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class RegisterEntry(models.Model):
+    """What persons and organisations share: contact details, chapter, archiving."""
+
+    email = models.EmailField(_("e-mail"), blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    postal_street = models.CharField(_("postal address"), max_length=200, blank=True)
+    postal_postcode = models.CharField(
+        _("postcode"), max_length=20, blank=True, db_index=True
+    )
+    postal_city = models.CharField(_("city"), max_length=100, blank=True)
+    postal_country = models.CharField(
+        _("country"), max_length=2, choices=COUNTRY_CHOICES, default="NO", blank=True
+    )
+    visiting_street = models.CharField(
+        _("visiting address"), max_length=200, blank=True
+    )
+    visiting_postcode = models.CharField(
+        _("visiting postcode"), max_length=20, blank=True
+    )
+    visiting_city = models.CharField(_("visiting city"), max_length=100, blank=True)
+    chapter = models.ForeignKey(
+        Chapter,
+        verbose_name=_("home chapter"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The chapter that looks after this record."),
+    )
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class Person(RegisterEntry):
+    """Someone the association knows: member, contact person, recruiter, speaker.
+
+    Stored once; a person may hold several memberships and employments, and may have a
+    user account to sign in with (a person needs none).
+    """
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        NORWEGIAN = "nb", _("Norwegian Bokmål")
+
+    member_number = models.PositiveIntegerField(
+        _("member number"), unique=True, null=True, blank=True
+    )
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100, db_index=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    email_secondary = models.EmailField(_("other e-mail"), blank=True)
+    phone_mobile = models.CharField(_("mobile"), max_length=40, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=5, choices=Language.choices, default="nb"
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="person",
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True)
+    relation_types = models.ManyToManyField(
+        RelationType, verbose_name=_("relation types"), blank=True
+    )
+
+    history = HistoricalRecords(excluded_fields=["created_at"])
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+        ordering = ["last_name", "first_name", "pk"]
+        indexes = [models.Index(fields=["last_name", "first_name"])]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Organisation(RegisterEntry):
+    """A company, institution or branch the association deals with; stored once."""
+
+    name = models.CharField(_("name"), max_length=200, db_index=True)
+    organisation_number = models.CharField(
+        _("organisation number"), max_length=30, blank=True, db_index=True
+    )
+    country = models.CharField(
+        _("country of registration"),
+        max_length=2,
+        choices=COUNTRY_CHOICES,
+        default="NO",
+    )
+    website = models.URLField(_("website"), blank=True)
+    billing_street = models.CharField(_("billing address"), max_length=200, blank=True)
+    billing_postcode = models.CharField(
+        _("billing postcode"), max_length=20, blank=True
+    )
+    billing_city = models.CharField(_("billing city"), max_length=100, blank=True)
+    billing_email = models.EmailField(_("billing e-mail"), blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="branches",
+        help_text=_("For a branch: the organisation it belongs to."),
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True)
+    relation_types = models.ManyToManyField(
+        RelationType, verbose_name=_("relation types"), blank=True
+    )
+
+    history = HistoricalRecords(excluded_fields=["created_at"])
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        try:
+            self.organisation_number = clean_organisation_number(
+                self.organisation_number, self.country
+            )
+        except ValidationError as exc:
+            raise ValidationError({"organisation_number": exc.messages}) from exc
+        if self.parent_id and self.pk and self.parent_id == self.pk:
+            raise ValidationError(
+                {"parent": _("An organisation cannot be its own parent.")}
+            )
+
+
+class FunctionClassification(models.Model):
+    """A kind of function staff group job titles by: director, board member, HR."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+
+    class Meta:
+        verbose_name = _("function classification")
+        verbose_name_plural = _("function classifications")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class EmploymentQuerySet(models.QuerySet):
+    def current(self, on: date | None = None):
+        on = on or timezone.localdate()
+        return self.filter(Q(start__isnull=True) | Q(start__lte=on)).filter(
+            Q(end__isnull=True) | Q(end__gte=on)
+        )
+
+
+class Employment(models.Model):
+    """A person working for an organisation, from a start to an end, in a function."""
+
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="employments",
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="employments",
+    )
+    function_title = models.CharField(_("function"), max_length=120, blank=True)
+    function_classification = models.ForeignKey(
+        FunctionClassification,
+        verbose_name=_("function classification"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    start = models.DateField(_("start"), null=True, blank=True)
+    end = models.DateField(_("end"), null=True, blank=True)
+    is_contact = models.BooleanField(
+        _("organisation contact"),
+        default=False,
+        help_text=_("May keep the organisation's profile and staff list up to date."),
+    )
+
+    objects = EmploymentQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("employment")
+        verbose_name_plural = _("employments")
+        ordering = ["-start", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True)
+                | Q(start__isnull=True)
+                | Q(end__gte=F("start")),
+                name="members_employment_end_after_start",
+                violation_error_message=_("The end cannot be before the start."),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person} – {self.organisation}"
+
+
+class MembershipType(models.Model):
+    """What kinds of membership the association offers, at what fee, granting what."""
+
+    class Kind(models.TextChoices):
+        INDIVIDUAL = "individual", _("Individual")
+        ORGANISATION = "organisation", _("Organisation")
+        EMPLOYEE = "employee", _("Employee of a member organisation")
+        BRANCH = "branch", _("Branch")
+
+    class Period(models.TextChoices):
+        CALENDAR_YEAR = "calendar_year", _("Calendar year")
+        ROLLING_YEAR = "rolling_year", _("12 months from the start")
+        LIFETIME = "lifetime", _("Lifetime")
+
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    period = models.CharField(_("period"), max_length=20, choices=Period.choices)
+    fee = models.DecimalField(
+        _("fee"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="NOK")
+    grace_days = models.PositiveIntegerField(
+        _("grace period (days)"),
+        default=30,
+        help_text=_(
+            "How long access lasts after the membership ends, while renewal is paid."
+        ),
+    )
+    groups = models.ManyToManyField(
+        Group,
+        verbose_name=_("groups granted"),
+        blank=True,
+        help_text=_("Site groups an active membership of this type gives its holder."),
+    )
+    requires_approval = models.BooleanField(
+        _("applications need approval"), default=False
+    )
+    is_public = models.BooleanField(_("open for applications"), default=True)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("membership type")
+        verbose_name_plural = _("membership types")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def period_end(self, start: date) -> date | None:
+        """The last day of a period that begins on ``start``; None for lifetime."""
+        if self.period == self.Period.CALENDAR_YEAR:
+            return date(start.year, 12, 31)
+        if self.period == self.Period.ROLLING_YEAR:
+            try:
+                return start.replace(year=start.year + 1) - timedelta(days=1)
+            except ValueError:  # 29 February
+                return start.replace(year=start.year + 1, day=28)
+        return None
+
+
+class MembershipQuerySet(models.QuerySet):
+    def granting_access(self, on: date | None = None):
+        """Active memberships that have begun, counting each type's grace period after
+        the end. One small query for the distinct grace periods, then one filter."""
+        on = on or timezone.localdate()
+        within = Q(end__isnull=True)
+        graces = MembershipType.objects.values_list("grace_days", flat=True).distinct()
+        for grace in graces:
+            within |= Q(type__grace_days=grace, end__gte=on - timedelta(days=grace))
+        return self.filter(status=Membership.Status.ACTIVE, start__lte=on).filter(
+            within
+        )
+
+
+class Membership(models.Model):
+    """One membership of one holder (a person or an organisation) in one chapter."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("Applied")
+        PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class EndReason(models.TextChoices):
+        LAPSED = "lapsed", _("Not renewed")
+        RESIGNED = "resigned", _("Resigned")
+        DECEASED = "deceased", _("Deceased")
+        EXPELLED = "expelled", _("Expelled")
+        MERGED = "merged", _("Merged into another record")
+        EMPLOYMENT_ENDED = "employment_ended", _("Employment ended")
+        OTHER = "other", _("Other")
+
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    type = models.ForeignKey(
+        MembershipType,
+        verbose_name=_("type"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    chapter = models.ForeignKey(
+        Chapter,
+        verbose_name=_("chapter"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    start = models.DateField(_("start"), default=timezone.localdate)
+    end = models.DateField(_("end"), null=True, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.APPLIED,
+        editable=False,
+    )
+    end_reason = models.CharField(
+        _("reason for ending"),
+        max_length=20,
+        choices=EndReason.choices,
+        blank=True,
+        editable=False,
+    )
+    recruited_by = models.ForeignKey(
+        Person,
+        verbose_name=_("recruited by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recruited_memberships",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["created_at"])
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["-start", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(person__isnull=False) & Q(organisation__isnull=True))
+                | (Q(person__isnull=True) & Q(organisation__isnull=False)),
+                name="members_membership_one_holder",
+                violation_error_message=_(
+                    "A membership belongs to either a person or an organisation."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=F("start")),
+                name="members_membership_end_after_start",
+                violation_error_message=_("The end cannot be before the start."),
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "end"])]
+
+    def __str__(self):
+        return f"{self.holder} – {self.type}"
+
+    @property
+    def holder(self):
+        return self.person or self.organisation
+
+
+class MembershipStatusChange(models.Model):
+    """One change of a membership's status: from what, to what, by whom, when, why."""
+
+    membership = models.ForeignKey(
+        Membership,
+        verbose_name=_("membership"),
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+    )
+    from_status = models.CharField(
+        _("from"), max_length=20, choices=Membership.Status.choices, blank=True
+    )
+    to_status = models.CharField(
+        _("to"), max_length=20, choices=Membership.Status.choices
+    )
+    changed_at = models.DateTimeField(_("changed"), default=timezone.now, db_index=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("membership status change")
+        verbose_name_plural = _("membership status changes")
+        ordering = ["changed_at", "pk"]
+
+    def __str__(self):
+        return f"{self.membership}: {self.from_status or '–'} → {self.to_status}"
