@@ -534,3 +534,36 @@ class MembershipStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.membership}: {self.from_status or '–'} → {self.to_status}"
+
+
+class ChapterAdministrator(models.Model):
+    """Limits a staff user to one chapter and the chapters below it.
+
+    A staff user with one or more of these sees and changes only persons, organisations
+    and memberships of those chapters, in every list, form, export and search.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="chapter_assignments",
+    )
+    chapter = models.ForeignKey(
+        Chapter,
+        verbose_name=_("chapter"),
+        on_delete=models.CASCADE,
+        related_name="administrators",
+    )
+
+    class Meta:
+        verbose_name = _("chapter administrator")
+        verbose_name_plural = _("chapter administrators")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "chapter"], name="members_chapter_admin_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.chapter}"
