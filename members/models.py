@@ -168,6 +168,15 @@ class Person(RegisterEntry):
     relation_types = models.ManyToManyField(
         RelationType, verbose_name=_("relation types"), blank=True
     )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_duplicates",
+        editable=False,
+    )
 
     history = HistoricalRecords(excluded_fields=["created_at"])
 
@@ -217,6 +226,15 @@ class Organisation(RegisterEntry):
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True)
     relation_types = models.ManyToManyField(
         RelationType, verbose_name=_("relation types"), blank=True
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_duplicates",
+        editable=False,
     )
 
     history = HistoricalRecords(excluded_fields=["created_at"])
