@@ -40,22 +40,27 @@ def record_changes(record: models.Model) -> list[FieldChange]:
     versions = list(
         record.history.select_related("history_user").order_by("-history_date", "-pk")
     )
+    fields = [f for f in record._meta.concrete_fields if not f.primary_key]
+    tracked = {f.name for f in versions[0].tracked_fields} if versions else set()
+    # Every tracked field, not only the editable ones (simple-history's diff skips
+    # those): status, end reason and merges change through services and are audited.
+    fields = [f for f in fields if f.name in tracked]
     changes: list[FieldChange] = []
     for newer, older in zip(versions, versions[1:], strict=False):
-        delta = newer.diff_against(older)
-        for change in delta.changes:
-            field = record._meta.get_field(change.field)
+        for field in fields:
+            if getattr(newer, field.attname) == getattr(older, field.attname):
+                continue
             changes.append(
                 FieldChange(
                     history_id=older.history_id,
                     changed_at=newer.history_date,
                     changed_by=newer.history_user,
-                    field=change.field,
+                    field=field.name,
                     label=str(field.verbose_name),
-                    old=change.old,
-                    new=change.new,
+                    old=getattr(older, field.name),
+                    new=getattr(newer, field.name),
                     reason=newer.history_change_reason or "",
-                    restorable=change.field not in NOT_RESTORABLE,
+                    restorable=field.name not in NOT_RESTORABLE,
                 )
             )
     return changes

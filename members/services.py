@@ -141,13 +141,16 @@ def person_assign_member_number(*, person: Person, attempts: int = 5) -> int:
     for _attempt in range(attempts):
         try:
             with transaction.atomic():
+                locked = Person.objects.select_for_update().get(pk=person.pk)
+                if locked.member_number:
+                    person.member_number = locked.member_number
+                    return locked.member_number
                 current = Person.objects.aggregate(top=Max("member_number"))["top"] or 0
-                Person.objects.filter(pk=person.pk, member_number__isnull=True).update(
-                    member_number=current + 1
-                )
+                locked.member_number = current + 1
+                locked.save(update_fields=["member_number"])  # recorded in history
         except IntegrityError:
             continue
-        person.refresh_from_db(fields=["member_number"])
+        person.member_number = locked.member_number
         return person.member_number
     raise RuntimeError("Could not assign a member number")
 

@@ -94,6 +94,10 @@ def test_status_cannot_be_restored_past_its_rules(officer):
     membership_activate(membership=membership, by=officer)
     applied = membership.history.order_by("history_date", "pk").first()
 
+    changes = record_changes(membership)
+    status = next(c for c in changes if c.field == "status")
+    assert (status.old, status.new, status.changed_by) == ("applied", "active", officer)
+    assert not status.restorable
     with pytest.raises(ValidationError, match="cannot be restored"):
         record_restore_value(
             record=membership, history_id=applied.history_id, field="status", by=officer

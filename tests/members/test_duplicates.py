@@ -1,0 +1,223 @@
+"""Likely duplicates are found on entry; a merge moves everything and loses nothing."""
+
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+
+from members.duplicates import (
+    organisation_duplicates,
+    organisation_merge,
+    person_duplicates,
+    person_merge,
+)
+from members.history import record_changes
+from members.models import (
+    Chapter,
+    Employment,
+    Membership,
+    MembershipType,
+    Organisation,
+    Person,
+    Tag,
+)
+from members.services import membership_activate
+from tests.factories import StaffUserFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chapter():
+    return Chapter.add_root(name="National", level="national", code="nat")
+
+
+@pytest.fixture
+def ordinary():
+    kind = MembershipType.objects.create(
+        name="Ordinary", kind="individual", period="calendar_year", grace_days=30
+    )
+    kind.groups.add(Group.objects.create(name="Members area"))
+    return kind
+
+
+def ann(**fields):
+    values = {"first_name": "Ann", "last_name": "Berg"} | fields
+    return Person.objects.create(**values)
+
+
+@pytest.mark.parametrize(
+    "stored, typed",
+    [
+        ({"email": "Ann.Berg@Example.org"}, {"email": "ann.berg@example.org"}),
+        ({"email_secondary": "ann@home.example"}, {"email": "ANN@home.example"}),
+        ({"phone": "+47 22 00 00 00"}, {"phone": "22000000"}),
+        ({"phone_mobile": "915 55 555"}, {"phone": "+4791555555"}),
+        ({"birth_date": date(1980, 5, 17)}, {"birth_date": date(1980, 5, 17)}),
+    ],
+)
+def test_same_name_with_a_shared_detail_is_a_likely_duplicate(stored, typed):
+    existing = ann(**stored)
+
+    found = person_duplicates(first_name="ann", last_name="BERG ", **typed)
+
+    assert found == [existing]
+
+
+def test_same_name_alone_or_same_email_under_another_name_is_not_flagged():
+    ann(email="ann@example.org", birth_date=date(1980, 5, 17))
+
+    assert person_duplicates(first_name="Ann", last_name="Berg") == []
+    assert (
+        person_duplicates(first_name="Bo", last_name="Berg", email="ann@example.org")
+        == []
+    )
+    assert (
+        person_duplicates(
+            first_name="Ann", last_name="Berg", birth_date=date(1981, 5, 17)
+        )
+        == []
+    )
+
+
+def test_a_record_is_not_its_own_duplicate_and_merged_ones_are_not_offered():
+    existing = ann(email="ann@example.org")
+    merged = ann(email="ann@example.org")
+    merged.merged_into = existing
+    merged.save()
+
+    found = person_duplicates(
+        first_name="Ann",
+        last_name="Berg",
+        email="ann@example.org",
+        exclude_pk=existing.pk,
+    )
+
+    assert found == []
+
+
+def test_organisation_number_alone_finds_the_organisation_whatever_its_name():
+    existing = Organisation.objects.create(
+        name="Snekkeriet AS", organisation_number="974760673"
+    )
+
+    assert organisation_duplicates(
+        name="Other name", organisation_number="974 760 673"
+    ) == [existing]
+    assert organisation_duplicates(name="snekkeriet as", phone="") == []
+    existing.phone = "22 11 22 11"
+    existing.save()
+    assert organisation_duplicates(name="Snekkeriet AS", phone="+47 22112211") == [
+        existing
+    ]
+
+
+def test_merging_two_persons_moves_everything_and_loses_nothing(chapter, ordinary):
+    officer = StaffUserFactory(email="officer@example.org")
+    account = UserFactory(email="ann@example.org")
+    survivor = ann(email="ann.berg@work.example", phone="22000000")
+    duplicate = ann(
+        email="ann@example.org",
+        birth_date=date(1980, 5, 17),
+        postal_street="Storgata 1",
+        user=account,
+    )
+    volunteer = Tag.objects.create(name="Volunteer")
+    duplicate.tags.add(volunteer)
+    membership = Membership.objects.create(
+        person=duplicate, type=ordinary, chapter=chapter
+    )
+    membership_activate(membership=membership, by=officer)
+    duplicate.refresh_from_db()
+    number = duplicate.member_number
+    employer = Organisation.objects.create(name="Snekkeriet AS")
+    job = Employment.objects.create(
+        person=duplicate, organisation=employer, function_title="Carpenter"
+    )
+    recruit = Person.objects.create(first_name="Cai", last_name="Eng")
+    recruited = Membership.objects.create(
+        person=recruit, type=ordinary, chapter=chapter, recruited_by=duplicate
+    )
+
+    merged = person_merge(
+        survivor=survivor,
+        duplicate=duplicate,
+        take_from_duplicate=["birth_date", "postal_street"],
+        by=officer,
+    )
+
+    merged.refresh_from_db()
+    duplicate.refresh_from_db()
+    assert merged.email == "ann.berg@work.example"  # kept from the survivor
+    assert merged.birth_date == date(1980, 5, 17)  # chosen from the duplicate
+    assert merged.postal_street == "Storgata 1"
+    assert merged.member_number == number
+    assert merged.user == account
+    assert list(merged.tags.all()) == [volunteer]
+    membership.refresh_from_db()
+    job.refresh_from_db()
+    recruited.refresh_from_db()
+    assert membership.person == merged
+    assert job.person == merged
+    assert recruited.recruited_by == merged
+    assert set(account.groups.values_list("name", flat=True)) == {"Members area"}
+    # The duplicate is archived, not deleted, and its own history is intact.
+    assert duplicate.merged_into == merged
+    assert duplicate.archived_at is not None
+    assert duplicate.user is None
+    assert duplicate.history.count() >= 3
+    assert any(c.field == "merged_into" for c in record_changes(duplicate))
+    # The move of the membership is in the membership's own history, with who.
+    latest = membership.history.order_by("-history_date", "-pk").first()
+    assert latest.history_user == officer
+    assert "Merged with" in latest.history_change_reason
+
+
+def test_a_record_cannot_be_merged_twice_or_with_itself():
+    survivor = ann()
+    duplicate = ann()
+    person_merge(survivor=survivor, duplicate=duplicate)
+
+    with pytest.raises(ValidationError, match="merged already"):
+        person_merge(survivor=survivor, duplicate=duplicate)
+    with pytest.raises(ValidationError, match="itself"):
+        person_merge(survivor=survivor, duplicate=survivor)
+
+
+def test_only_known_fields_can_be_taken_from_the_duplicate():
+    with pytest.raises(ValidationError, match="member_number"):
+        person_merge(
+            survivor=ann(), duplicate=ann(), take_from_duplicate=["member_number"]
+        )
+
+
+def test_merging_organisations_moves_memberships_employees_and_branches(chapter):
+    company = MembershipType.objects.create(
+        name="Company", kind="organisation", period="calendar_year"
+    )
+    survivor = Organisation.objects.create(name="Snekkeriet AS")
+    duplicate = Organisation.objects.create(
+        name="Snekkeriet A/S", organisation_number="974760673"
+    )
+    branch = Organisation.objects.create(name="Snekkeriet Bergen", parent=duplicate)
+    membership = Membership.objects.create(
+        organisation=duplicate, type=company, chapter=chapter
+    )
+    worker = Employment.objects.create(person=ann(), organisation=duplicate)
+
+    organisation_merge(
+        survivor=survivor,
+        duplicate=duplicate,
+        take_from_duplicate=["organisation_number"],
+    )
+
+    survivor.refresh_from_db()
+    for row in (branch, membership, worker):
+        row.refresh_from_db()
+    assert survivor.organisation_number == "974760673"
+    assert branch.parent == survivor
+    assert membership.organisation == survivor
+    assert worker.organisation == survivor
+    duplicate.refresh_from_db()
+    assert duplicate.merged_into == survivor
