@@ -1,0 +1,109 @@
+"""Pre-made staff roles: the groups a new association starts with, and their rights.
+
+``ROLES`` is plain data so that both the data migration (with historical models) and
+the ``members_setup_roles`` command (with the real ones) can apply it. Applying it
+is idempotent: it adds what is missing and never takes a permission away, so staff may
+extend a role in the admin without losing it on the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+ACCESS_ADMIN = "wagtailadmin.access_admin"
+
+_REGISTER = ("person", "organisation", "employment", "membership")
+_LOOKUPS = ("tag", "relationtype", "functionclassification")
+
+
+def _perms(app_label: str, actions: tuple[str, ...], models: tuple[str, ...]):
+    return [f"{app_label}.{action}_{model}" for model in models for action in actions]
+
+
+MEMBERSHIP_OFFICERS = "Membership officers"
+ACCOUNTS_CLERKS = "Accounts clerks"
+CHAPTER_ADMINS = "Chapter admins"
+EDITORS = "Editors"
+ADMINISTRATORS = "Administrators"
+
+#: Group name -> permissions as "app_label.codename". Group names stay in English in
+#: the database (they are keys); the admin shows them as they are.
+ROLES: dict[str, list[str]] = {
+    MEMBERSHIP_OFFICERS: [
+        ACCESS_ADMIN,
+        *_perms("members", ("add", "change", "view"), _REGISTER),
+        *_perms("members", ("add", "change", "view"), _LOOKUPS),
+        "members.view_membershiptype",
+        "members.view_membershipstatuschange",
+        "members.view_chapter",
+    ],
+    ACCOUNTS_CLERKS: [
+        ACCESS_ADMIN,
+        *_perms("members", ("view",), _REGISTER),
+        # Billing addresses are kept on the organisation; payments activate memberships.
+        "members.change_organisation",
+        "members.change_membership",
+        "members.view_membershiptype",
+        "members.view_membershipstatuschange",
+        "members.view_chapter",
+    ],
+    CHAPTER_ADMINS: [
+        # The same rights as a membership officer; a ChapterAdministrator row limits
+        # them to a chapter and the chapters below it.
+        ACCESS_ADMIN,
+        *_perms("members", ("add", "change", "view"), _REGISTER),
+        *_perms("members", ("view",), _LOOKUPS),
+        "members.view_membershiptype",
+        "members.view_membershipstatuschange",
+        "members.view_chapter",
+    ],
+    EDITORS: [
+        # Wagtail's own editors group keeps its page and media rights; the register
+        # is not theirs.
+        ACCESS_ADMIN,
+    ],
+    ADMINISTRATORS: [
+        ACCESS_ADMIN,
+        *_perms(
+            "members",
+            ("add", "change", "view"),
+            (
+                *_REGISTER,
+                *_LOOKUPS,
+                "membershiptype",
+                "chapter",
+                "chapteradministrator",
+            ),
+        ),
+        "members.view_membershipstatuschange",
+        "members.delete_chapteradministrator",
+        *_perms("accounts", ("add", "change", "view"), ("user",)),
+        *_perms("auth", ("add", "change", "view"), ("group",)),
+    ],
+}
+
+
+def roles_setup(*, group_model, permission_model) -> dict[str, int]:
+    """Create the role groups and give them their permissions; return how many
+    permissions each group gained. Unknown permissions are logged and skipped."""
+    gained: dict[str, int] = {}
+    for group_name, names in ROLES.items():
+        group, _created = group_model.objects.get_or_create(name=group_name)
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".", 1)
+            permission = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is None:
+                logger.warning("Role %s: no permission %s", group_name, name)
+                continue
+            wanted.append(permission)
+        have = set(group.permissions.values_list("pk", flat=True))
+        missing = [permission for permission in wanted if permission.pk not in have]
+        if missing:
+            group.permissions.add(*missing)
+        gained[group_name] = len(missing)
+    return gained
