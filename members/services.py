@@ -98,10 +98,22 @@ def membership_transition(
 def membership_activate(
     *, membership: Membership, by=None, note: str = ""
 ) -> Membership:
-    """Payment confirmed or application approved: the membership and its access begin."""
+    """Payment confirmed or application approved: the membership and its access begin.
+
+    A membership that had ended (a late payment arrived) is reinstated for the period
+    that contains today, so access returns at once and it does not lapse again the
+    next night; the earlier end stays in the history.
+    """
     with transaction.atomic():
-        if membership.end is None and membership.status != Status.ENDED:
-            membership.end = membership.type.period_end(membership.start)
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        new_end = membership.end
+        if membership.status == Status.ENDED:
+            today = timezone.localdate()
+            new_end = membership.type.period_end(max(today, membership.start))
+        elif membership.end is None:
+            new_end = membership.type.period_end(membership.start)
+        if new_end != membership.end:
+            membership.end = new_end
             membership._history_user = by
             membership.save(update_fields=["end"])
         membership = membership_transition(
