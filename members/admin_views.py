@@ -258,9 +258,14 @@ def membership_action_menu_items(membership) -> list[MenuItem]:
 
 
 class RegisterCreateView(generic.CreateView):
-    """Creation; ``?person=<id>`` or ``?organisation=<id>`` pre-fills that field."""
+    """Creation; ``?person=<id>`` or ``?organisation=<id>`` pre-fills that field.
+
+    The template shows the likely duplicates a person's or organisation's form found
+    (see ``forms.RegisterEntryForm``) with the "Create anyway" box to confirm.
+    """
 
     prefill_fields = ("person", "organisation")
+    template_name = "members/audit/create.html"
 
     def get_initial(self):
         initial = super().get_initial()
@@ -282,6 +287,22 @@ class RegisterEditView(ScopedViewMixin, generic.EditView):
     @cached_property
     def header_more_buttons(self):
         buttons = list(super().header_more_buttons)
+        if (
+            isinstance(self.object, Person | Organisation)
+            and self.object.merged_into_id is None
+            and self.user_has_permission("change")
+        ):
+            buttons.append(
+                Button(
+                    _("Merge with…"),
+                    url=reverse(
+                        "members_audit:merge",
+                        args=[self.object._meta.model_name, quote(self.object.pk)],
+                    ),
+                    icon_name="resubmit",
+                    priority=45,
+                )
+            )
         if self.archivable and self.user_has_permission("change"):
             if self.object.archived_at is None:
                 buttons.append(

@@ -12,7 +12,17 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from .models import Chapter, Membership
+from .duplicates import organisation_duplicates, person_duplicates
+from .extra_fields import PREFIX as EXTRA_PREFIX
+from .extra_fields import extra_form_fields, extra_initial, extra_merge
+from .models import (
+    Chapter,
+    Employment,
+    ExtraField,
+    Membership,
+    Organisation,
+    Person,
+)
 from .selectors import chapter_scope, organisations_visible_to, persons_visible_to
 
 
@@ -57,12 +67,111 @@ class ScopedAdminModelForm(WagtailAdminModelForm):
             chapter.required = True
 
 
-class PersonForm(ScopedAdminModelForm):
+class RegisterEntryForm(ScopedAdminModelForm):
+    """A person's or organisation's form: the staff-defined extra fields (shown on
+    their own tab, see ``admin_audit.ExtraFieldsPanel``) and, when creating, a
+    warning about likely duplicates that must be confirmed with "Create anyway".
+
+    ``duplicates`` holds the likely duplicates the user may see; ``hidden_duplicates``
+    counts those in chapters outside the user's scope (not shown, only counted).
+    """
+
+    extra_entity = ""
+    create_anyway = forms.BooleanField(
+        label=_("Create anyway"),
+        required=False,
+        help_text=_("Tick this if the record is not one of the likely duplicates."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.for_user = kwargs.get("for_user")
+        self.duplicates = []
+        self.hidden_duplicates = 0
+        self.fields.update(extra_form_fields(self.extra_entity))
+        if self.instance.pk:
+            del self.fields["create_anyway"]
+            stored = extra_initial(self.extra_entity, self.instance.extra or {})
+            for name, value in stored.items():
+                self.initial.setdefault(name, value)
+
+    @property
+    def extra_field_names(self) -> list[str]:
+        return [name for name in self.fields if name.startswith(EXTRA_PREFIX)]
+
+    def find_duplicates(self, cleaned) -> list:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def visible_queryset(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk or cleaned.get("create_anyway") or self.errors:
+            return cleaned
+        found = self.find_duplicates(cleaned)
+        if not found:
+            return cleaned
+        if self.for_user is not None:
+            visible = set(
+                self.visible_queryset()
+                .filter(pk__in=[record.pk for record in found])
+                .values_list("pk", flat=True)
+            )
+        else:
+            visible = {record.pk for record in found}
+        self.duplicates = [record for record in found if record.pk in visible]
+        self.hidden_duplicates = len(found) - len(self.duplicates)
+        self.add_error(
+            "create_anyway",
+            _(
+                "This looks like a record already in the register. Open it instead, "
+                "or tick “Create anyway” if it is someone or something else."
+            ),
+        )
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.extra = extra_merge(self.instance.extra or {}, self.cleaned_data)
+        return super().save(commit=commit)
+
+
+class PersonForm(RegisterEntryForm):
     scoped_fields = {"chapter": "chapter"}
+    extra_entity = ExtraField.Entity.PERSON
+
+    def visible_queryset(self):
+        return persons_visible_to(self.for_user)
+
+    def find_duplicates(self, cleaned):
+        if not (cleaned.get("first_name") and cleaned.get("last_name")):
+            return []
+        return person_duplicates(
+            first_name=cleaned["first_name"],
+            last_name=cleaned["last_name"],
+            email=cleaned.get("email") or "",
+            phone=cleaned.get("phone") or cleaned.get("phone_mobile") or "",
+            birth_date=cleaned.get("birth_date"),
+        )
 
 
-class OrganisationForm(ScopedAdminModelForm):
+class OrganisationForm(RegisterEntryForm):
     scoped_fields = {"chapter": "chapter", "parent": "organisation"}
+    extra_entity = ExtraField.Entity.ORGANISATION
+
+    def visible_queryset(self):
+        return organisations_visible_to(self.for_user)
+
+    def find_duplicates(self, cleaned):
+        if not cleaned.get("name"):
+            return []
+        return organisation_duplicates(
+            name=cleaned["name"],
+            organisation_number=cleaned.get("organisation_number") or "",
+            country=cleaned.get("country") or "NO",
+            email=cleaned.get("email") or "",
+            phone=cleaned.get("phone") or "",
+        )
 
 
 class EmploymentForm(ScopedAdminModelForm):
@@ -112,3 +221,73 @@ class MembershipActivateForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+# --- Quick entry: organisation + person + employment in one go ------------------------
+
+
+class QuickEntryOrganisationForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ["name", "organisation_number", "country", "email", "phone"]
+
+
+class QuickEntryPersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "birth_date",
+            "preferred_language",
+        ]
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
+
+
+class QuickEntryEmploymentForm(forms.ModelForm):
+    class Meta:
+        model = Employment
+        fields = ["function_title", "function_classification", "start"]
+        widgets = {"start": forms.DateInput(attrs={"type": "date"})}
+
+
+class QuickEntryControlForm(forms.Form):
+    """The chapter for both new records, and the answers to the duplicate warnings."""
+
+    chapter = forms.ModelChoiceField(
+        label=_("Home chapter"), queryset=Chapter.objects.none(), required=False
+    )
+    existing_organisation = forms.TypedChoiceField(
+        label=_("Organisation"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Use an organisation already in the register, or create a new one."
+        ),
+    )
+    create_person_anyway = forms.BooleanField(
+        label=_("Create the person anyway"),
+        required=False,
+        help_text=_("Tick this if the person is not one of the likely duplicates."),
+    )
+    create_organisation_anyway = forms.BooleanField(
+        label=_("Create the organisation anyway"), required=False
+    )
+
+    def __init__(self, *args, for_user=None, organisation_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        scope = chapter_scope(for_user) if for_user is not None else None
+        chapter = self.fields["chapter"]
+        chapter.queryset = Chapter.objects.all() if scope is None else scope
+        chapter.required = scope is not None
+        self.set_organisation_choices(organisation_choices)
+
+    def set_organisation_choices(self, organisations) -> None:
+        self.fields["existing_organisation"].choices = [
+            ("", _("Create a new organisation")),
+            *[(org.pk, str(org)) for org in organisations],
+        ]

@@ -22,7 +22,10 @@ from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permissions import register_permission_policy
 
-from . import admin_views
+# admin_audit and admin_crm add record tabs (extra fields, history, contact log,
+# groups) through RECORD_TABS_HOOK, so they are imported before the viewsets below
+# build their tabbed record pages.
+from . import admin_audit, admin_crm, admin_views  # noqa: F401
 from .admin_panels import (
     EmploymentsPanel,
     MembershipsPanel,
@@ -35,6 +38,7 @@ from .forms import EmploymentForm, MembershipForm, OrganisationForm, PersonForm
 from .models import (
     ChapterAdministrator,
     Employment,
+    ExtraField,
     FunctionClassification,
     Membership,
     MembershipType,
@@ -503,6 +507,30 @@ class ChapterAdministratorViewSet(ModelViewSet):
     form_fields = ["user", "chapter"]
 
 
+class ExtraFieldViewSet(ModelViewSet):
+    """Staff define their own fields for persons and organisations here."""
+
+    model = ExtraField
+    name = "register_extra_fields"
+    url_prefix = "register/extra-fields"
+    icon = "form"
+    menu_order = 950
+    copy_view_enabled = False
+    list_display = ["label", "entity", "key", "field_type", "required", "is_active"]
+    list_filter = ["entity", "field_type", "is_active"]
+    form_fields = [
+        "entity",
+        "label",
+        "key",
+        "field_type",
+        "choices",
+        "required",
+        "help_text",
+        "sort_order",
+        "is_active",
+    ]
+
+
 class RegisterViewSetGroup(ViewSetGroup):
     menu_label = _("Register")
     menu_icon = "group"
@@ -517,6 +545,7 @@ class RegisterViewSetGroup(ViewSetGroup):
         RelationTypeViewSet,
         FunctionClassificationViewSet,
         ChapterAdministratorViewSet,
+        ExtraFieldViewSet,
     )
 
 
