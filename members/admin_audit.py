@@ -36,6 +36,7 @@ from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.panels import ObjectList, Panel
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from .admin_common import TitledPageMixin
 from .admin_panels import RECORD_TABS_HOOK
 from .admin_scope import employments_visible_to
 from .duplicates import (
@@ -284,11 +285,6 @@ class RestoreView(AuditViewMixin, TemplateView):
                 % {"field": change.label, "record": self.object},
             )
         return redirect(self.record_url())
-
-
-class TitledPageMixin(WagtailAdminTemplateMixin):
-    def get_breadcrumbs_items(self):
-        return [*self.breadcrumbs_items, {"url": "", "label": self.get_page_title()}]
 
 
 class RecentChangesView(TitledPageMixin, TemplateView):

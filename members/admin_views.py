@@ -30,9 +30,9 @@ from wagtail.admin.widgets.button import Button
 
 from . import services
 from .admin_actions import register_entry_archive, register_entry_unarchive
+from .admin_common import ScopedInspectMixin, chapters_for, escape_formula
 from .forms import MembershipActivateForm, MembershipEndForm
 from .models import Chapter, Membership, MembershipType, Organisation, Person
-from .selectors import chapter_scope
 
 # --- Search --------------------------------------------------------------------------
 
@@ -96,8 +96,7 @@ ARCHIVED_CHOICES = [
 
 
 def _chapters_for(request):
-    scope = chapter_scope(request.user) if request else None
-    return Chapter.objects.all() if scope is None else scope
+    return chapters_for(request.user) if request else Chapter.objects.all()
 
 
 class RegisterEntryFilterSet(WagtailFilterSet):
@@ -219,9 +218,8 @@ class RegisterIndexView(ScopedViewMixin, generic.IndexView):
 
     def preprocess_field_value(self, field, value, export_format):
         value = super().preprocess_field_value(field, value, export_format)
-        # A cell starting with one of these is run as a formula by spreadsheet apps.
-        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-            value = "'" + value
+        if isinstance(value, str):
+            value = escape_formula(value)
         return value
 
 
@@ -345,9 +343,8 @@ class MembershipEditView(RegisterEditView):
         return buttons
 
 
-class RegisterInspectView(ScopedViewMixin, generic.InspectView):
-    def get_object(self, queryset=None):
-        return get_object_or_404(self.get_scoped_queryset(), pk=self.pk)
+class RegisterInspectView(ScopedInspectMixin, ScopedViewMixin, generic.InspectView):
+    pass
 
 
 class RegisterHistoryView(ScopedViewMixin, HistoryView):
