@@ -24,7 +24,7 @@ check-system: install
 
 run: check-system
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --members 300
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: check-system

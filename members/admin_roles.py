@@ -16,6 +16,13 @@ ACCESS_ADMIN = "wagtailadmin.access_admin"
 
 _REGISTER = ("person", "organisation", "employment", "membership")
 _LOOKUPS = ("tag", "relationtype", "functionclassification")
+_RELATIONS = (
+    "committee",
+    "committeemembership",
+    "contactlogentry",
+    "actionitem",
+    "selection",
+)
 
 
 def _perms(app_label: str, actions: tuple[str, ...], models: tuple[str, ...]):
@@ -35,6 +42,9 @@ ROLES: dict[str, list[str]] = {
         ACCESS_ADMIN,
         *_perms("members", ("add", "change", "view"), _REGISTER),
         *_perms("members", ("add", "change", "view"), _LOOKUPS),
+        *_perms("members", ("add", "change", "view"), _RELATIONS),
+        "members.delete_selection",
+        "members.view_extrafield",
         "members.view_membershiptype",
         "members.view_membershipstatuschange",
         "members.view_chapter",
@@ -45,6 +55,9 @@ ROLES: dict[str, list[str]] = {
         # Billing addresses are kept on the organisation; payments activate memberships.
         "members.change_organisation",
         "members.change_membership",
+        *_perms(
+            "members", ("add", "change", "view"), ("contactlogentry", "actionitem")
+        ),
         "members.view_membershiptype",
         "members.view_membershipstatuschange",
         "members.view_chapter",
@@ -55,6 +68,8 @@ ROLES: dict[str, list[str]] = {
         ACCESS_ADMIN,
         *_perms("members", ("add", "change", "view"), _REGISTER),
         *_perms("members", ("view",), _LOOKUPS),
+        *_perms("members", ("add", "change", "view"), _RELATIONS),
+        "members.view_extrafield",
         "members.view_membershiptype",
         "members.view_membershipstatuschange",
         "members.view_chapter",
@@ -75,8 +90,12 @@ ROLES: dict[str, list[str]] = {
                 "membershiptype",
                 "chapter",
                 "chapteradministrator",
+                *_RELATIONS,
+                "extrafield",
             ),
         ),
+        "members.delete_selection",
+        "members.delete_extrafield",
         "members.view_membershipstatuschange",
         "members.delete_chapteradministrator",
         *_perms("accounts", ("add", "change", "view"), ("user",)),
@@ -98,7 +117,9 @@ def roles_setup(*, group_model, permission_model) -> dict[str, int]:
                 content_type__app_label=app_label, codename=codename
             ).first()
             if permission is None:
-                logger.warning("Role %s: no permission %s", group_name, name)
+                # An older migration may run before later models exist; a later
+                # migration applies the roles again.
+                logger.debug("Role %s: no permission %s yet", group_name, name)
                 continue
             wanted.append(permission)
         have = set(group.permissions.values_list("pk", flat=True))

@@ -56,3 +56,25 @@ def test_a_membership_officer_cannot_define_fields(verified_client):
 
     assert response.status_code in (302, 403)
     assert not ExtraField.objects.exists()
+
+
+def test_an_administrator_by_role_can_define_fields(verified_client):
+    client = verified_client(staff_in("Administrators"))
+
+    response = client.get("/admin/register/extra-fields/new/")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "role, permission",
+    [
+        ("Membership officers", "members.add_contactlogentry"),
+        ("Membership officers", "members.change_committeemembership"),
+        ("Chapter admins", "members.add_selection"),
+        ("Accounts clerks", "members.add_contactlogentry"),
+        ("Administrators", "members.change_extrafield"),
+    ],
+)
+def test_roles_include_the_relations_work(role, permission):
+    assert staff_in(role).has_perm(permission)

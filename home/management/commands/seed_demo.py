@@ -39,7 +39,7 @@ DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
 STAFF = [
     ("admin@guildhall.example", "Ada", "Admin", "Administrators", True),
     ("editor@guildhall.example", "Edda", "Editor", "Editors", False),
-    ("officer@guildhall.example", "Oskar", "Officer", "Moderators", False),
+    ("officer@guildhall.example", "Oskar", "Officer", "Membership officers", False),
 ]
 
 NEWS = [
@@ -81,14 +81,58 @@ def paragraph(html: str) -> dict:
 class Command(BaseCommand):
     help = "Create demo content and staff accounts (safe to run more than once)."
 
-    @transaction.atomic
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--members",
+            type=int,
+            default=None,
+            metavar="N",
+            help=(
+                "Also fill the member register with N persons, their memberships, "
+                "organisations and employments (bulk inserts; 500,000 take minutes "
+                "on PostgreSQL). Run again to top up to N; nothing is duplicated."
+            ),
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="Random seed for --members (the same seed makes the same register).",
+        )
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="With --members: skip the history rows of the seeded records.",
+        )
+
     def handle(self, *args, **options):
-        images = self._images()
-        home = self._home(images)
-        self._pages(home, images)
-        self._settings(home, images)
-        codes = self._staff()
+        with transaction.atomic():
+            images = self._images()
+            home = self._home(images)
+            self._pages(home, images)
+            self._settings(home, images)
+            codes = self._staff()
+        members = options.get("members")
+        if members is not None:
+            self._register(members, options)
         self._print_instructions(codes)
+
+    # --- the member register ---------------------------------------------------------
+    def _register(self, members: int, options) -> None:
+        from django.core.management.base import CommandError
+
+        from members.demo import DEFAULT_SEED, seed_register
+
+        if members < 0:
+            raise CommandError("--members must be 0 or more.")
+        self.stdout.write(f"Filling the member register up to {members} persons…")
+        report = seed_register(
+            members,
+            seed=DEFAULT_SEED if options.get("seed") is None else options["seed"],
+            history=not options.get("no_history"),
+            progress=self.stdout.write if options.get("verbosity", 1) > 1 else None,
+        )
+        self.stdout.write(report.summary())
 
     # --- images ----------------------------------------------------------------------
     def _images(self) -> dict:

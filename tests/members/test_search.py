@@ -1,0 +1,192 @@
+"""Finding persons by part of a word: the trigram indexes and ``persons_matching``.
+
+The admin's own search is tested in test_admin.py; here: that the search indexes exist
+and serve the query the admin runs (PostgreSQL), that ``persons_matching`` finds the
+same persons in the same order, and that the record page's query count does not grow
+with the register.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from members.admin_views import person_search_q
+from members.demo import seed_register, seeded_persons
+from members.models import Person
+from members.search import (
+    persons_matching,
+    search_plan_indexes,
+    sort_matches_not_index,
+)
+from tests.members.admin_helpers import staff_in
+from tests.members.factories import PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's"
+)
+
+PERSON_TRIGRAM_COLUMNS = (
+    "first_name",
+    "last_name",
+    "email",
+    "email_secondary",
+    "phone",
+    "phone_mobile",
+)
+
+
+@pytest.fixture
+def people():
+    return {
+        "ingrid": PersonFactory(
+            first_name="Ingrid",
+            last_name="Kvalheim",
+            email="ingrid.k@fjordpost.example",
+            member_number=4711,
+        ),
+        "ola": PersonFactory(
+            first_name="Ola",
+            last_name="Karlsson",
+            email="ola@example.org",
+            member_number=47110,
+        ),
+        "kari": PersonFactory(
+            first_name="Kari",
+            last_name="Olsen",
+            email="kari.olsen@gmail.example",
+            member_number=12,
+        ),
+    }
+
+
+def found(query, queryset=None) -> set[str]:
+    queryset = Person.objects.all() if queryset is None else queryset
+    return {p.first_name for p in persons_matching(queryset, query)}
+
+
+def as_the_admin(queryset, query):
+    for term in query.split():
+        queryset = queryset.filter(person_search_q(term))
+    return queryset
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ngri", {"Ingrid"}),  # part of a first name
+        ("KVALH", {"Ingrid"}),  # part of a last name, any case
+        ("ols", {"Kari"}),  # Olsen, and her e-mail address; not Karlsson
+        ("arlss", {"Ola"}),
+        ("fjordpost", {"Ingrid"}),  # part of an e-mail address
+        ("olsen@gm", {"Kari"}),
+        ("4711", {"Ingrid"}),  # a member number matches exactly
+        ("471", set()),
+        ("kari ols", {"Kari"}),  # every word must match
+        ("", {"Ingrid", "Ola", "Kari"}),
+        ("100%", set()),  # LIKE wildcards are matched literally
+        ("k_", set()),
+    ],
+)
+def test_persons_matching_finds_part_of_a_word(people, query, expected):
+    assert found(query) == expected
+
+
+def test_persons_matching_finds_what_the_admin_finds_in_the_same_order():
+    seed_register(300)
+    base = Person.objects.select_related("chapter").order_by(
+        "last_name", "first_name", "pk"
+    )
+    for query in ("han", "olsen", "kari", "ingrid kval", "gmail", "1", "sen"):
+        expected = list(as_the_admin(base, query).values_list("pk", flat=True))
+        got = list(persons_matching(base, query).values_list("pk", flat=True))
+        assert got == expected, query
+    descending = base.order_by("-last_name", "-first_name", "-pk")
+    assert list(persons_matching(descending, "an").values_list("pk", flat=True)) == (
+        list(as_the_admin(descending, "an").values_list("pk", flat=True))
+    )
+
+
+def test_sorting_matches_keeps_the_order_but_not_the_index():
+    seed_register(120)
+    base = Person.objects.order_by("last_name", "first_name", "pk")
+
+    resorted = sort_matches_not_index(base)
+
+    assert list(resorted.values_list("pk", flat=True)) == list(
+        base.values_list("pk", flat=True)
+    )
+    assert "|| ''" in str(resorted.query)
+    # Orderings it cannot rewrite are left as they are.
+    by_number = Person.objects.order_by("member_number")
+    assert sort_matches_not_index(by_number).query.order_by == ("member_number",)
+
+
+@on_postgresql
+def test_the_search_indexes_exist():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s",
+            [Person._meta.db_table],
+        )
+        definitions = dict(cursor.fetchall())
+    for column in PERSON_TRIGRAM_COLUMNS:
+        definition = definitions[f"members_person_{column}_trgm"]
+        assert "gin" in definition
+        assert f"upper(({column})::text) gin_trgm_ops" in definition
+
+
+@on_postgresql
+@pytest.mark.parametrize("query", ["kvalh", "olsen@gm", "4711", "kari ols"])
+def test_the_admin_search_can_use_the_trigram_indexes(people, query):
+    seed_register(200)
+    search = as_the_admin(Person.objects.filter(archived_at__isnull=True), query)
+    with connection.cursor() as cursor:
+        # A small table is read whole (or along any index) anyway; forbid that to
+        # see what the planner does with a big one: it can only search the indexes
+        # if every OR-ed column has one that fits the query's expression.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        used = search_plan_indexes(search)
+    trigram = {name for name in used if name.endswith("_trgm")}
+    assert {
+        "members_person_first_name_trgm",
+        "members_person_last_name_trgm",
+        "members_person_email_trgm",
+    } <= trigram, used
+    if query.isdigit():
+        assert "members_person_member_number_key" in used or any(
+            "member_number" in name for name in used
+        )
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite only")
+def test_the_index_migration_does_nothing_on_sqlite():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE %s",
+            ["%_trgm"],
+        )
+        assert cursor.fetchall() == []
+
+
+def test_record_page_query_count_does_not_grow_with_the_register(verified_client):
+    client = verified_client(staff_in("Membership officers", email="o@example.org"))
+    seed_register(5)
+    person = seeded_persons().order_by("pk").first()
+    url = reverse("register_persons:edit", args=[person.pk])
+
+    def count_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(queries)
+
+    client.get(url)  # caches warmed alike for both counts
+    small = count_queries()
+    seed_register(50)
+    assert seeded_persons().count() == 50
+
+    assert count_queries() == small
