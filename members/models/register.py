@@ -116,6 +116,19 @@ class RegisterEntry(models.Model):
     )
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True)
+    relation_types = models.ManyToManyField(
+        RelationType, verbose_name=_("relation types"), blank=True
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_duplicates",
+        editable=False,
+    )
     extra = models.JSONField(
         _("extra fields"),
         default=dict,
@@ -163,19 +176,6 @@ class Person(RegisterEntry):
         on_delete=models.SET_NULL,
         related_name="person",
     )
-    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True)
-    relation_types = models.ManyToManyField(
-        RelationType, verbose_name=_("relation types"), blank=True
-    )
-    merged_into = models.ForeignKey(
-        "self",
-        verbose_name=_("merged into"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="merged_duplicates",
-        editable=False,
-    )
 
     history = HistoricalRecords(excluded_fields=["created_at"])
 
@@ -221,19 +221,6 @@ class Organisation(RegisterEntry):
         on_delete=models.PROTECT,
         related_name="branches",
         help_text=_("For a branch: the organisation it belongs to."),
-    )
-    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True)
-    relation_types = models.ManyToManyField(
-        RelationType, verbose_name=_("relation types"), blank=True
-    )
-    merged_into = models.ForeignKey(
-        "self",
-        verbose_name=_("merged into"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="merged_duplicates",
-        editable=False,
     )
 
     history = HistoricalRecords(excluded_fields=["created_at"])
