@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "guildhall.accounts",
     "home",
     "members",
+    "shop",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -252,6 +253,24 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 GUILDHALL_EMBEDDED_SCHEDULER = env_bool(
     "GUILDHALL_EMBEDDED_SCHEDULER", default=CELERY_TASK_ALWAYS_EAGER
 )
+
+# --- Payments -------------------------------------------------------------------------
+# A provider without its keys is not offered (docs/configuration.md).
+GUILDHALL_CURRENCY = os.environ.get("GUILDHALL_CURRENCY", "NOK")
+# The local sandbox pay page; production settings refuse it.
+GUILDHALL_SANDBOX_PAYMENTS = env_bool("GUILDHALL_SANDBOX_PAYMENTS", True)
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Only tests point this elsewhere (a local fake of Stripe's API).
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+VIPPS_BASE_URL = os.environ.get("VIPPS_BASE_URL", "https://apitest.vipps.no")
+VIPPS_CLIENT_ID = os.environ.get("VIPPS_CLIENT_ID", "")
+VIPPS_CLIENT_SECRET = os.environ.get("VIPPS_CLIENT_SECRET", "")
+VIPPS_SUBSCRIPTION_KEY = os.environ.get("VIPPS_SUBSCRIPTION_KEY", "")
+VIPPS_MERCHANT_SERIAL_NUMBER = os.environ.get("VIPPS_MERCHANT_SERIAL_NUMBER", "")
+VIPPS_WEBHOOK_SECRET = os.environ.get("VIPPS_WEBHOOK_SECRET", "")
+# Bank OCR files dropped here are imported by a scheduled job.
+GUILDHALL_OCR_INBOX = Path(os.environ.get("GUILDHALL_OCR_INBOX", VAR_DIR / "ocr-inbox"))
 
 # --- Wagtail --------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = os.environ.get("GUILDHALL_SITE_NAME", "Guildhall")

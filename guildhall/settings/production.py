@@ -46,4 +46,9 @@ if not CACHES["default"]["BACKEND"].endswith("RedisCache"):
     }
 
 # Only the embedded demo may run payments through the local sandbox.
+if GUILDHALL_SANDBOX_PAYMENTS and "GUILDHALL_SANDBOX_PAYMENTS" in os.environ:
+    raise ImproperlyConfigured(
+        "GUILDHALL_SANDBOX_PAYMENTS cannot be turned on in production: the sandbox "
+        "marks orders paid without money."
+    )
 GUILDHALL_SANDBOX_PAYMENTS = False
