@@ -565,6 +565,21 @@ def refund_done(
 
 
 @transaction.atomic
+def refund_pending(*, refund: Refund, gateway_id: str, raw: dict | None = None) -> bool:
+    """The provider accepted the refund and will finish it later: keep its reference
+    so that its webhook finds the row. Changes nothing once the refund is settled."""
+    locked = Refund.objects.select_for_update().get(pk=refund.pk)
+    if locked.state != Refund.State.PENDING:
+        return False
+    locked.gateway_id = gateway_id
+    if raw:
+        locked.raw = raw
+    locked.save(update_fields=["gateway_id", "raw"])
+    refund.refresh_from_db()
+    return True
+
+
+@transaction.atomic
 def refund_failed(*, refund: Refund, raw: dict | None = None) -> bool:
     locked = Refund.objects.select_for_update().get(pk=refund.pk)
     if locked.state != Refund.State.PENDING:

@@ -1,6 +1,6 @@
 """Payment providers. Importing this package registers the built-in ones."""
 
-from . import invoice, sandbox  # noqa: F401
+from . import invoice, sandbox, stripe_checkout, vipps  # noqa: F401
 from .base import (
     PaymentDeclined,
     PaymentProvider,

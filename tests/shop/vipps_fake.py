@@ -187,6 +187,21 @@ class FakeVipps:
             p.state, p.authorized = "AUTHORIZED", p.amount
             self._event(p, "AUTHORIZED", p.amount, None)
 
+    def abort(self, reference: str) -> None:
+        """The user cancels in the app instead of approving: CREATED -> ABORTED."""
+        self._finish(reference, "ABORTED")
+
+    def expire(self, reference: str) -> None:
+        """The user does nothing until the payment times out: CREATED -> EXPIRED."""
+        self._finish(reference, "EXPIRED")
+
+    def _finish(self, reference: str, state: str) -> None:
+        with self._lock:
+            p = self.payments[reference]
+            assert p.state == "CREATED", p.state
+            p.state = state
+            self._event(p, state, p.amount, None)
+
     def revoke_tokens(self) -> None:
         with self._lock:
             self.tokens.clear()
