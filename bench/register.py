@@ -12,11 +12,13 @@ For each it times, through the real admin URLs with a signed-in, second-factor-v
 superuser (django.test.Client):
 
 * the persons list searched for ~30 parts of words (names, e-mail addresses, member
-  and phone numbers), as the admin does it now and with ``members.search
-  .persons_matching`` in its place, plus the same searches as raw queries (the count
-  and first page the list runs);
+  and phone numbers) as the admin does it (through ``members.search
+  .persons_matching``), plus the same searches as raw queries (the count and first
+  page the list runs), with ``persons_matching`` and without it (plain filters);
 * the persons list without a search;
-* the record (edit) page of 20 persons: time and number of queries.
+* the record (edit) page of 20 persons: time and number of queries;
+* the pages that choose a person (membership edit, employment add) and the person
+  chooser itself, opened and searched: time, size and number of queries.
 
 and prints a table. ``--json FILE`` also writes the figures as JSON. Each register is
 measured in its own process (``--worker``), so the settings point at one database.
@@ -31,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -78,6 +79,14 @@ SEARCH_TERMS = [
 STRESS_TERMS = ["an", "e", "sen", "gmail"]
 
 RECORD_PAGES = 20
+#: Pages that choose a person (a chooser since 2026-11-23; a select of every person
+#: before), and the person chooser itself.
+FORM_PAGES = [
+    ("membership_edit", "membership edit page (person chooser)"),
+    ("employment_add", "employment add page (person chooser)"),
+    ("chooser_open", "person chooser, opened"),
+    ("chooser_search", "person chooser, searched for 'kvalh'"),
+]
 #: The "capped count" variant counts at most this many matches (then "1,000+").
 COUNT_CAP = 1000
 BENCH_USER = "bench-admin@guildhall.example"
@@ -118,8 +127,6 @@ def run_worker(url: str, members: int, args) -> dict:
         "--rounds",
         str(args.rounds),
     ]
-    if args.choice_pages:
-        command.append("--choice-pages")
     env = {**os.environ, "DATABASE_URL": url}
     env.setdefault("DJANGO_SETTINGS_MODULE", "guildhall.settings.test")
     done = subprocess.run(  # noqa: S603 - our own script, same interpreter
@@ -156,9 +163,8 @@ def print_table(results: list[dict]) -> None:
         print(f"{label:<44}" + "".join(cells))
 
     for key, title in (
-        ("admin_search", "search, admin list page as it is"),
-        ("admin_search_matching", "search, admin list with persons_matching"),
-        ("raw_search", "search, raw queries as the admin runs them"),
+        ("admin_search", "search, admin list page (persons_matching)"),
+        ("raw_search", "search, raw queries without persons_matching"),
         ("raw_search_matching", "search, raw queries with persons_matching"),
         (
             "raw_search_matching_capped",
@@ -167,6 +173,7 @@ def print_table(results: list[dict]) -> None:
         ("raw_stress", "stress terms (an, e, sen, gmail), raw, matching"),
         ("list_page", "persons list without a search"),
         ("record_page", "record (edit) page of a person"),
+        *((f"form_{key}", label) for key, label in FORM_PAGES),
     ):
         if not any(key in r for r in results):
             continue
@@ -175,23 +182,12 @@ def print_table(results: list[dict]) -> None:
             row(f"  {field}", key, field)
         if any("queries" in r.get(key, {}) for r in results):
             row("  queries per request", key, "queries", unit="")
-    if any("choice_pages" in r for r in results):
-        print("pages with a select of every person (one request each)")
-        for name in ("membership edit", "employment add"):
-            cells = []
-            for r in results:
-                page = r.get("choice_pages", {}).get(name)
-                cells.append(
-                    f"{'–':>20}"
-                    if page is None
-                    else f"{page['ms'] / 1000:>8.1f} s {page['mb']:>6.1f} MB"
-                )
-            print(f"  {name:<42}" + "".join(cells))
+        if any("kb" in r.get(key, {}) for r in results):
+            row("  size of the page", key, "kb", unit="KB")
     large = results[-1]
     print(f"\nSlowest search terms at {large['members']} members (median ms):")
     print(
-        f"  {'term':<14}{'matches':>9}{'admin':>9}{'admin+pm':>10}"
-        f"{'raw':>9}{'raw+pm':>9}{'capped':>9}"
+        f"  {'term':<14}{'matches':>9}{'admin':>9}{'raw':>9}{'raw+pm':>9}{'capped':>9}"
     )
     slowest = sorted(
         (t for t in large["terms"].items() if "raw_search" in t[1]),
@@ -200,7 +196,7 @@ def print_table(results: list[dict]) -> None:
     for term, f in slowest:
         print(
             f"  {term:<14}{f['matches']:>9}{f['admin_search']:>9.1f}"
-            f"{f['admin_search_matching']:>10.1f}{f['raw_search']:>9.1f}"
+            f"{f['raw_search']:>9.1f}"
             f"{f['raw_search_matching']:>9.1f}{f['raw_search_matching_capped']:>9.1f}"
         )
     print()
@@ -218,12 +214,6 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5, help="timed runs per term")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument(
-        "--choice-pages",
-        action="store_true",
-        help="also time the membership edit and employment add pages once "
-        "(minutes at 500,000 members: their forms list every person)",
-    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -285,7 +275,6 @@ class Worker:
     def __init__(self, args):
         self.members = args.members
         self.rounds = args.rounds
-        self.choice_pages = args.choice_pages
 
     def setup(self) -> None:
         url = os.environ["DATABASE_URL"]
@@ -314,8 +303,7 @@ class Worker:
         result.update(self.searches(client))
         result["list_page"] = self.list_page(client)
         result["record_page"] = self.record_pages(client)
-        if self.choice_pages:
-            result["choice_pages"] = self.forms_with_every_person(client)
+        result.update(self.form_pages(client))
         return result
 
     # Signing in ------------------------------------------------------------------------
@@ -402,18 +390,18 @@ class Worker:
             return (time.perf_counter() - began) * 1000
 
         figures = {"terms": {}}
-        for key, patched in (("admin_search", False), ("admin_search_matching", True)):
-            times, counts = [], set()
-            with matching_in_admin(patched):
-                for term in SEARCH_TERMS:
-                    term_times, term_counts = self.repeat(client, url, {"q": term})
-                    times += term_times
-                    counts |= term_counts
-                    figures["terms"].setdefault(term, {})[key] = statistics.median(
-                        term_times
-                    )
-            figures[key] = summary(times) | {"queries": _span(counts)}
-            note(f"{self.members}: {key} p95 {figures[key]['p95']:.1f} ms")
+        times, counts = [], set()
+        for term in SEARCH_TERMS:
+            term_times, term_counts = self.repeat(client, url, {"q": term})
+            times += term_times
+            counts |= term_counts
+            figures["terms"].setdefault(term, {})["admin_search"] = statistics.median(
+                term_times
+            )
+        figures["admin_search"] = summary(times) | {"queries": _span(counts)}
+        note(
+            f"{self.members}: admin_search p95 {figures['admin_search']['p95']:.1f} ms"
+        )
 
         matches, indexes = [], set()
         for key, make, terms, capped in (
@@ -485,56 +473,40 @@ class Worker:
             counts |= page_counts
         return summary(times) | {"queries": _span(counts)}
 
-    def forms_with_every_person(self, client) -> dict:
+    def form_pages(self, client) -> dict:
+        """The pages that choose a person, and the person chooser: time, queries and
+        size (they rendered a select of every person before the chooser)."""
         from django.urls import reverse
 
         from members.models import Membership
 
         membership = Membership.objects.filter(person__isnull=False).first()
-        pages = {}
-        for name, url in (
-            (
-                "membership edit",
+        chooser = reverse("register_person_chooser:choose")
+        pages = {
+            "membership_edit": (
                 reverse("register_memberships:edit", args=[membership.pk]),
+                None,
             ),
-            ("employment add", reverse("register_employments:add")),
-        ):
-            began = time.perf_counter()
-            response = client.get(url)
-            pages[name] = {
-                "ms": (time.perf_counter() - began) * 1000,
-                "mb": len(response.content) / 1e6,
+            "employment_add": (reverse("register_employments:add"), None),
+            "chooser_open": (chooser, None),
+            "chooser_search": (
+                reverse("register_person_chooser:choose_results"),
+                {"q": "kvalh"},
+            ),
+        }
+        figures = {}
+        for key, (url, params) in pages.items():
+            times, counts = self.repeat(client, url, params)
+            size = len(client.get(url, params or {}).content)
+            figures[f"form_{key}"] = summary(times) | {
+                "queries": _span(counts),
+                "kb": size / 1000,
             }
-        return pages
+        return figures
 
 
 def _span(counts: set[int]) -> str:
     return str(min(counts)) if len(counts) == 1 else f"{min(counts)}–{max(counts)}"
-
-
-@contextmanager
-def matching_in_admin(enabled: bool):
-    """Let the admin's persons list search through ``persons_matching`` (this process
-    only), to measure what that change would give."""
-    if not enabled:
-        yield
-        return
-    from members.admin_views import RegisterIndexView
-    from members.models import Person
-    from members.search import persons_matching
-
-    original = RegisterIndexView.search_queryset
-
-    def search_queryset(self, queryset):
-        if self.is_searching and queryset.model is Person:
-            return persons_matching(queryset, self.search_query)
-        return original(self, queryset)
-
-    RegisterIndexView.search_queryset = search_queryset
-    try:
-        yield
-    finally:
-        RegisterIndexView.search_queryset = original
 
 
 def explain_analyze(queryset) -> str:

@@ -1,9 +1,9 @@
 """Admin for the change audit: history tab, restore, recent changes, duplicates and merge.
 
-- The record pages of persons, organisations and memberships get a "History" tab (every
-  field change, newest first, with a Restore button) and persons and organisations an
-  "Extra fields" tab (the staff-defined fields as real form fields), through
-  ``admin_panels.RECORD_TABS_HOOK``.
+- The record pages of persons, organisations, memberships and employments get a
+  "History" tab (every field change, newest first, with a Restore button) and persons
+  and organisations an "Extra fields" tab (the staff-defined fields as real form
+  fields), through ``admin_panels.RECORD_TABS_HOOK``.
 - ``RestoreView`` confirms and puts one old value back (``history.record_restore_value``).
 - ``RecentChangesView`` lists the newest changes across the register.
 - ``MergeView`` merges a duplicate person or organisation into the record it starts from.
@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 from wagtail import hooks
 from wagtail.admin import messages
-from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import ObjectList, Panel
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
@@ -728,6 +728,8 @@ class _PermittedMenuItem(MenuItem):
 
 
 def audit_menu_items() -> list[MenuItem]:
+    """The Register menu's "Quick entry" and "Recent changes" entries (added by
+    ``wagtail_hooks.RegisterViewSetGroup``), each shown only to who may use it."""
     return [
         _PermittedMenuItem(
             gettext_lazy("Quick entry"),
@@ -746,25 +748,3 @@ def audit_menu_items() -> list[MenuItem]:
             check=may_see_recent_changes,
         ),
     ]
-
-
-@hooks.register("construct_main_menu")
-def add_audit_items_to_register_menu(request, menu_items):
-    """Put "Quick entry" and "Recent changes" into the Register group's submenu.
-
-    The group is built in ``wagtail_hooks``; rather than editing it, its submenu is
-    replaced, for this request only, by one with these items added.
-    """
-    for index, item in enumerate(menu_items):
-        if isinstance(item, SubmenuMenuItem) and item.name == "register":
-            menu_items[index] = SubmenuMenuItem(
-                item.label,
-                Menu(items=[*item.menu.registered_menu_items, *audit_menu_items()]),
-                name=item.name,
-                icon_name=item.icon_name,
-                classname=item.classname,
-                order=item.order,
-                attrs=item.attrs,
-            )
-            return
-    menu_items.extend(item for item in audit_menu_items() if item.is_shown(request))

@@ -25,6 +25,7 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from .admin_choosers import PersonChooserWidget
 from .admin_common import (
     CheckedViewMixin,
     EmptyRowMixin,
@@ -56,6 +57,7 @@ class SeatForm(EmptyRowMixin, forms.ModelForm):
         model = CommitteeMembership
         fields = ["person", "position", "start", "end"]
         widgets = {
+            "person": PersonChooserWidget,
             "start": forms.DateInput(attrs={"type": "date"}),
             "end": forms.DateInput(attrs={"type": "date"}),
         }
@@ -175,6 +177,7 @@ class SeatAddForm(forms.ModelForm):
         model = CommitteeMembership
         fields = ["committee", "person", "position", "start", "end"]
         widgets = {
+            "person": PersonChooserWidget,
             "start": forms.DateInput(attrs={"type": "date"}),
             "end": forms.DateInput(attrs={"type": "date"}),
         }

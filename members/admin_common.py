@@ -327,6 +327,11 @@ class InlineFormsetPanel(Panel):
             context["formset"] = self.form.formset
             return context
 
+        @property
+        def media(self):
+            # The rows' widgets (a person chooser's script) come with the page.
+            return self.form.formset.media
+
 
 class OwnerListPanel(RelatedListPanel):
     """A record page's list of related rows, for a person or an organisation: which

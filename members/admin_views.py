@@ -156,10 +156,16 @@ class MembershipFilterSet(WagtailFilterSet):
 
 
 class ScopedViewMixin:
-    """Looks records up through ``scoped_queryset(user)`` instead of the manager."""
+    """Looks records up through ``scoped_queryset(user)`` instead of the manager.
+
+    A list is searched with ``search_with(queryset, query)`` when the viewset gives one
+    (persons: ``members.search.persons_matching``), else every word of the query must
+    match ``search_q(word)``.
+    """
 
     scoped_queryset = None
     search_q = None
+    search_with = None
     select_related = ()
 
     def get_scoped_queryset(self):
@@ -187,6 +193,8 @@ class RegisterIndexView(ScopedViewMixin, generic.IndexView):
         return queryset
 
     def search_queryset(self, queryset):
+        if self.is_searching and self.search_with is not None:
+            return self.search_with(queryset, self.search_query)
         if not self.is_searching or self.search_q is None:
             return super().search_queryset(queryset)
         for term in self.search_query.split():
@@ -398,10 +406,22 @@ class RecordActionView(
 
 
 class ArchiveView(RecordActionView):
-    header_icon = "folder-inverse"
-    confirm_label = gettext_lazy("Yes, archive")
-    page_title = gettext_lazy("Archive")
+    """Archive a record, or (``unarchive=True``) bring it back: one view, the
+    direction given by the URL it is registered under."""
+
     unarchive = False
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.header_icon = "folder-open-inverse" if self.unarchive else "folder-inverse"
+
+    @property
+    def page_title(self):
+        return _("Bring back from archive") if self.unarchive else _("Archive")
+
+    @property
+    def confirm_label(self):
+        return _("Yes, bring it back") if self.unarchive else _("Yes, archive")
 
     @property
     def confirmation_message(self):

@@ -909,7 +909,8 @@ def _search_indexes_rebuilt_after(enabled: bool):
     Building a GIN index once over all rows is many times faster than updating it row
     by row, and gives a far smaller index. It runs inside the seeding transaction, so
     a failed or interrupted run rolls the drop back with everything else; the
-    definitions are read from the database, so they stay exactly the migration's.
+    definitions are read from the database, so they stay exactly the migrations'
+    (the statistics targets of migration 0009 included, which ``indexdef`` leaves out).
     """
     if not enabled or connection.vendor != "postgresql":
         yield
@@ -925,6 +926,13 @@ def _search_indexes_rebuilt_after(enabled: bool):
             ],
         )
         indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT c.relname, a.attnum, a.attstattarget FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid "
+            "WHERE c.relname = ANY(%s) AND a.attnum > 0 AND a.attstattarget > 0",
+            [[name for name, _definition in indexes]],
+        )
+        statistics = cursor.fetchall()
         for name, _definition in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
     yield
@@ -935,6 +943,11 @@ def _search_indexes_rebuilt_after(enabled: bool):
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _name, definition in indexes:
             cursor.execute(definition)
+        for name, column, target in statistics:
+            cursor.execute(
+                f'ALTER INDEX "{name}" ALTER COLUMN {int(column)} '
+                f"SET STATISTICS {int(target)}"
+            )
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 

@@ -67,7 +67,32 @@ class ScopedAdminModelForm(WagtailAdminModelForm):
             chapter.required = True
 
 
-class RegisterEntryForm(ScopedAdminModelForm):
+class ExtraFieldsFormMixin:
+    """Adds the staff-defined extra fields of ``extra_entity`` to a model form of a
+    person or organisation (named ``extra__<key>``, validated like any other field)
+    and keeps their values in the record's ``extra`` when it is saved. The full
+    record forms and the quick-entry forms share it."""
+
+    extra_entity = ""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(extra_form_fields(self.extra_entity))
+        if self.instance.pk:
+            stored = extra_initial(self.extra_entity, self.instance.extra or {})
+            for name, value in stored.items():
+                self.initial.setdefault(name, value)
+
+    @property
+    def extra_field_names(self) -> list[str]:
+        return [name for name in self.fields if name.startswith(EXTRA_PREFIX)]
+
+    def save(self, commit=True):
+        self.instance.extra = extra_merge(self.instance.extra or {}, self.cleaned_data)
+        return super().save(commit=commit)
+
+
+class RegisterEntryForm(ExtraFieldsFormMixin, ScopedAdminModelForm):
     """A person's or organisation's form: the staff-defined extra fields (shown on
     their own tab, see ``admin_audit.ExtraFieldsPanel``) and, when creating, a
     warning about likely duplicates that must be confirmed with "Create anyway".
@@ -76,7 +101,6 @@ class RegisterEntryForm(ScopedAdminModelForm):
     counts those in chapters outside the user's scope (not shown, only counted).
     """
 
-    extra_entity = ""
     create_anyway = forms.BooleanField(
         label=_("Create anyway"),
         required=False,
@@ -88,16 +112,8 @@ class RegisterEntryForm(ScopedAdminModelForm):
         self.for_user = kwargs.get("for_user")
         self.duplicates = []
         self.hidden_duplicates = 0
-        self.fields.update(extra_form_fields(self.extra_entity))
         if self.instance.pk:
             del self.fields["create_anyway"]
-            stored = extra_initial(self.extra_entity, self.instance.extra or {})
-            for name, value in stored.items():
-                self.initial.setdefault(name, value)
-
-    @property
-    def extra_field_names(self) -> list[str]:
-        return [name for name in self.fields if name.startswith(EXTRA_PREFIX)]
 
     def find_duplicates(self, cleaned) -> list:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -130,10 +146,6 @@ class RegisterEntryForm(ScopedAdminModelForm):
             ),
         )
         return cleaned
-
-    def save(self, commit=True):
-        self.instance.extra = extra_merge(self.instance.extra or {}, self.cleaned_data)
-        return super().save(commit=commit)
 
 
 class PersonForm(RegisterEntryForm):
@@ -226,13 +238,21 @@ class MembershipActivateForm(forms.Form):
 # --- Quick entry: organisation + person + employment in one go ------------------------
 
 
-class QuickEntryOrganisationForm(forms.ModelForm):
+class QuickEntryOrganisationForm(ExtraFieldsFormMixin, forms.ModelForm):
+    """The organisation's main fields and its extra fields, as the full form has."""
+
+    extra_entity = ExtraField.Entity.ORGANISATION
+
     class Meta:
         model = Organisation
         fields = ["name", "organisation_number", "country", "email", "phone"]
 
 
-class QuickEntryPersonForm(forms.ModelForm):
+class QuickEntryPersonForm(ExtraFieldsFormMixin, forms.ModelForm):
+    """The person's main fields and their extra fields, as the full form has."""
+
+    extra_entity = ExtraField.Entity.PERSON
+
     class Meta:
         model = Person
         fields = [

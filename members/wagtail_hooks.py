@@ -26,6 +26,7 @@ from wagtail.permissions import register_permission_policy
 # groups) through RECORD_TABS_HOOK, so they are imported before the viewsets below
 # build their tabbed record pages.
 from . import admin_audit, admin_crm, admin_views  # noqa: F401
+from .admin_choosers import organisation_chooser_viewset, person_chooser_viewset
 from .admin_panels import (
     EmploymentsPanel,
     MembershipsPanel,
@@ -47,6 +48,7 @@ from .models import (
     RelationType,
     Tag,
 )
+from .search import persons_matching
 from .selectors import (
     memberships_visible_to,
     organisations_visible_to,
@@ -65,6 +67,8 @@ class ScopedModelViewSet(ModelViewSet):
 
     scoped_queryset = None
     search_q = None
+    #: ``function(queryset, query)`` that searches the list instead of ``search_q``.
+    search_with = None
     select_related = ()
     archivable = False
     copy_view_enabled = False
@@ -82,6 +86,7 @@ class ScopedModelViewSet(ModelViewSet):
         return super().get_common_view_kwargs(
             scoped_queryset=type(self).scoped_queryset,
             search_q=type(self).search_q,
+            search_with=type(self).search_with,
             select_related=self.select_related,
             archivable=self.archivable,
             archive_url_name=self.get_url_name("archive") if self.archivable else None,
@@ -156,6 +161,7 @@ class PersonViewSet(ScopedModelViewSet):
     menu_order = 100
     scoped_queryset = persons_visible_to
     search_q = admin_views.person_search_q
+    search_with = persons_matching
     search_fields = ["first_name", "last_name", "email"]
     select_related = ("chapter",)
     archivable = True
@@ -422,17 +428,23 @@ class EmploymentViewSet(ScopedModelViewSet):
         "is_contact",
     ]
     export_filename = "employments"
-    edit_handler = ObjectList(
-        [
-            FieldPanel("person"),
-            FieldPanel("organisation"),
-            FieldRowPanel(
-                [FieldPanel("function_title"), FieldPanel("function_classification")]
-            ),
-            FieldRowPanel([FieldPanel("start"), FieldPanel("end")]),
-            FieldPanel("is_contact"),
-        ],
-        base_form_class=EmploymentForm,
+    edit_handler = _record_tabs(
+        Employment,
+        ObjectList(
+            [
+                FieldPanel("person"),
+                FieldPanel("organisation"),
+                FieldRowPanel(
+                    [
+                        FieldPanel("function_title"),
+                        FieldPanel("function_classification"),
+                    ]
+                ),
+                FieldRowPanel([FieldPanel("start"), FieldPanel("end")]),
+                FieldPanel("is_contact"),
+            ],
+            heading=_("Details"),
+        ),
     )
 
 
@@ -547,6 +559,17 @@ class RegisterViewSetGroup(ViewSetGroup):
         ChapterAdministratorViewSet,
         ExtraFieldViewSet,
     )
+
+    def get_submenu_items(self):
+        """The viewsets' entries, then "Quick entry" and "Recent changes"."""
+        return [*super().get_submenu_items(), *admin_audit.audit_menu_items()]
+
+
+@hooks.register("register_admin_viewset")
+def register_choosers():
+    """The person and organisation choosers (``admin_choosers``); registered, their
+    widgets replace the select of every record on foreign keys to either."""
+    return [person_chooser_viewset, organisation_chooser_viewset]
 
 
 @hooks.register("register_admin_viewset")

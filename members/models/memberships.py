@@ -191,7 +191,16 @@ class Membership(models.Model):
                 violation_error_message=_("The end cannot be before the start."),
             ),
         ]
-        indexes = [models.Index(fields=["status", "end"])]
+        indexes = [
+            models.Index(fields=["status", "end"]),
+            # A chapter admin's persons (members.selectors.persons_visible_to): the
+            # holders of the memberships in their chapters, read from this index
+            # alone rather than from the memberships themselves.
+            models.Index(
+                fields=["chapter", "person"],
+                name="members_mship_chapter_person",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.holder} – {self.type}"

@@ -116,46 +116,48 @@ def test_a_forged_forwarded_header_does_not_escape_the_address_lock(client, sign
     assert response.status_code == 429
 
 
-def test_behind_a_proxy_each_visitor_is_counted_on_their_own(client, settings):
-    settings.GUILDHALL_PROXY_COUNT = 1
-    users = [UserFactory(email=f"member{n}@example.org") for n in range(6)]
-    # Five different visitors each mistype once; all reach us through the proxy.
-    for number, user in enumerate(users[:5]):
-        client.post(
-            "/admin/login/",
-            {"username": user.email, "password": WRONG},
-            REMOTE_ADDR="10.0.0.1",
-            HTTP_X_FORWARDED_FOR=f"192.0.2.{number}",
-        )
+#: The address of our one proxy: every request behind it comes from here.
+PROXY = "10.0.0.1"
 
-    response = client.post(
+
+@pytest.fixture
+def proxied_users(settings):
+    """Six members, and the site behind one proxy (GUILDHALL_PROXY_COUNT = 1)."""
+    settings.GUILDHALL_PROXY_COUNT = 1
+    return [UserFactory(email=f"member{n}@example.org") for n in range(6)]
+
+
+def sign_in_through_the_proxy(client, user, forwarded_for, password=WRONG):
+    """A sign-in that reaches us through the proxy, with the X-Forwarded-For it
+    passes on."""
+    return client.post(
         "/admin/login/",
-        {"username": users[5].email, "password": TEST_PASSWORD},
-        REMOTE_ADDR="10.0.0.1",
-        HTTP_X_FORWARDED_FOR="192.0.2.50",
+        {"username": user.email, "password": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def test_behind_a_proxy_each_visitor_is_counted_on_their_own(client, proxied_users):
+    # Five different visitors each mistype once; all reach us through the proxy.
+    for number, user in enumerate(proxied_users[:5]):
+        sign_in_through_the_proxy(client, user, f"192.0.2.{number}")
+
+    response = sign_in_through_the_proxy(
+        client, proxied_users[5], "192.0.2.50", password=TEST_PASSWORD
     )
 
     assert response.status_code == 302
-    assert client.session[SESSION_KEY] == str(users[5].pk)
+    assert client.session[SESSION_KEY] == str(proxied_users[5].pk)
 
 
-def test_behind_a_proxy_one_visitor_is_still_locked(client, settings):
-    settings.GUILDHALL_PROXY_COUNT = 1
-    users = [UserFactory(email=f"member{n}@example.org") for n in range(6)]
-    for number, user in enumerate(users[:5]):
-        client.post(
-            "/admin/login/",
-            {"username": user.email, "password": WRONG},
-            REMOTE_ADDR="10.0.0.1",
-            # What the visitor sent (forged) on the left; what the proxy saw on the right.
-            HTTP_X_FORWARDED_FOR=f"10.9.9.{number}, 192.0.2.66",
-        )
+def test_behind_a_proxy_one_visitor_is_still_locked(client, proxied_users):
+    for number, user in enumerate(proxied_users[:5]):
+        # What the visitor sent (forged) on the left; what the proxy saw on the right.
+        sign_in_through_the_proxy(client, user, f"10.9.9.{number}, 192.0.2.66")
 
-    response = client.post(
-        "/admin/login/",
-        {"username": users[5].email, "password": TEST_PASSWORD},
-        REMOTE_ADDR="10.0.0.1",
-        HTTP_X_FORWARDED_FOR="192.0.2.66",
+    response = sign_in_through_the_proxy(
+        client, proxied_users[5], "192.0.2.66", password=TEST_PASSWORD
     )
 
     assert response.status_code == 429

@@ -188,9 +188,15 @@ def test_archiving_hides_the_record_but_keeps_it(officer_client, ingrid, others)
 
 
 def test_unarchive_brings_the_record_back(officer_client, ingrid):
+    archive = officer_client.get(reverse("register_persons:archive", args=[ingrid.pk]))
+    assert "Yes, archive" in archive.content.decode()
     officer_client.post(reverse("register_persons:archive", args=[ingrid.pk]))
+    unarchive = reverse("register_persons:unarchive", args=[ingrid.pk])
+    confirm = officer_client.get(unarchive).content.decode()
+    assert "Bring back from archive" in confirm
+    assert "Yes, bring it back" in confirm and "Yes, archive" not in confirm
 
-    officer_client.post(reverse("register_persons:unarchive", args=[ingrid.pk]))
+    officer_client.post(unarchive)
 
     ingrid.refresh_from_db()
     assert ingrid.archived_at is None

@@ -504,3 +504,121 @@ def test_superuser_sees_all_in_recent_changes(verified_client, chapters):
     assert response.status_code == 200
     kinds = {entry["row"].instance_type for entry in response.context["entries"]}
     assert {Person, Organisation, Employment} <= kinds
+
+
+# --- Employments have their history too ----------------------------------------------
+
+
+def test_an_employments_history_tab_restores_the_old_function(
+    officer_client, officer, ingrid
+):
+    employment = EmploymentFactory(person=ingrid, function_title="Engineer")
+    url = reverse("register_employments:edit", args=[employment.pk])
+    data = form_data(officer_client.get(url))
+    data["function_title"] = "Head of engineering"
+    assert officer_client.post(url, data).status_code == 302
+
+    page = soup(officer_client.get(url))
+    tab = page.find(attrs={"data-testid": "change-history"})
+    assert tab is not None
+    text = tab.get_text(" ", strip=True)
+    assert "Engineer" in text and "Head of engineering" in text
+    assert str(officer) in text
+    change = next(c for c in record_changes(employment) if c.field == "function_title")
+    restore = reverse(
+        "members_audit:restore",
+        args=["employment", employment.pk, change.history_id, change.field],
+    )
+    assert tab.find("a", href=restore)
+
+    response = officer_client.post(restore, follow=True)
+
+    assert response.redirect_chain[-1][0] == url
+    employment.refresh_from_db()
+    assert employment.function_title == "Engineer"
+    assert "is restored" in response.content.decode()
+
+
+def test_a_chapter_admin_cannot_restore_an_employment_outside_their_chapters(
+    verified_client, chapters
+):
+    wenche = PersonFactory(first_name="Wenche", chapter=chapters.west)
+    employment = EmploymentFactory(
+        person=wenche, organisation=OrganisationFactory(chapter=chapters.west)
+    )
+    employment.function_title = "Changed"
+    employment.save()
+    change = next(c for c in record_changes(employment) if c.field == "function_title")
+    client = verified_client(chapter_admin_of(chapters.east))
+
+    restore = reverse(
+        "members_audit:restore",
+        args=["employment", employment.pk, change.history_id, change.field],
+    )
+
+    assert client.get(restore).status_code == 404
+    assert client.post(restore).status_code == 404
+    employment.refresh_from_db()
+    assert employment.function_title == "Changed"
+
+
+def test_quick_entry_shows_and_checks_the_extra_fields(officer_client, shoe_size):
+    ExtraField.objects.create(
+        entity="organisation",
+        key="sector",
+        label="Sector",
+        field_type="choice",
+        choices="Fishing\nShipping",
+        required=True,
+    )
+    url = reverse("members_audit:quick_entry")
+
+    page = officer_client.get(url)
+    assert page.status_code == 200
+    html = soup(page)
+    assert html.find(attrs={"name": "person-extra__shoe_size"})
+    assert html.find(attrs={"name": "organisation-extra__sector"})
+    assert "Shoe size" in page.content.decode() and "Sector" in page.content.decode()
+
+    refused = officer_client.post(url, quick_data(**{"person-extra__shoe_size": "big"}))
+
+    assert refused.status_code == 200
+    forms = refused.context["forms"]
+    assert forms["person"].errors["extra__shoe_size"] == ["Enter a number."]
+    assert "extra__sector" in forms["organisation"].errors  # required
+    assert "Enter a number." in refused.content.decode()
+    assert not Person.objects.exists() and not Organisation.objects.exists()
+
+    response = officer_client.post(
+        url,
+        quick_data(
+            **{
+                "person-extra__shoe_size": "44",
+                "organisation-extra__sector": "Shipping",
+            }
+        ),
+    )
+
+    assert response.status_code == 302
+    assert Person.objects.get(last_name="Vever").extra == {"shoe_size": 44}
+    assert Organisation.objects.get(name="Fjordvev AS").extra == {"sector": "Shipping"}
+
+
+def test_register_menu_entries_follow_the_users_rights(verified_client):
+    def menu(user):
+        from wagtail.admin.menu import admin_menu
+
+        response = verified_client(user).get(reverse("wagtailadmin_home"))
+        assert response.status_code == 200
+        items = admin_menu.menu_items_for_request(response.wsgi_request)
+        register = next(item for item in items if item.name == "register")
+        return {
+            item.name
+            for item in register.menu.menu_items_for_request(response.wsgi_request)
+        }
+
+    clerk = menu(staff_in("Accounts clerks", email="clerk@example.org"))
+    assert "register-recent-changes" in clerk
+    assert "register-quick-entry" not in clerk  # may not add persons
+    officer = menu(staff_in("Membership officers", email="o2@example.org"))
+    assert {"register-recent-changes", "register-quick-entry", "persons"} <= officer

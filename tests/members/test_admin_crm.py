@@ -583,3 +583,30 @@ def test_administrator_adds_and_edits_chapters_in_the_tree(verified_client, chap
     )
     assert duplicate.status_code == 200
     assert Chapter.objects.filter(code="abroad").count() == 1
+
+
+def test_seats_and_action_items_are_edited_in_the_same_kind_of_table(
+    officer_client, chapters
+):
+    from tests.factories import soup
+
+    committee = Committee.objects.create(name="Board", kind="board")
+
+    def table(url):
+        response = officer_client.get(url)
+        assert response.status_code == 200
+        page = soup(response)
+        formset = page.find("table", class_="crm-formset")
+        headings = [th.get_text(strip=True) for th in formset.find_all("th")]
+        return headings, len(formset.find("tbody").find_all("tr")), page.get_text()
+
+    seats, seat_rows, seat_text = table(
+        reverse("relations_committees:edit", args=[committee.pk])
+    )
+    items, item_rows, item_text = table(reverse("relations_contact_log:add"))
+
+    assert seats == ["Person", "Position", "Term start", "Term end", "Remove"]
+    assert items == ["What", "Who", "Due", "Done", "Remove"]
+    assert seat_rows == item_rows == 2  # the empty rows to fill in
+    assert "Fill in an empty row to add a seat" in seat_text
+    assert "Fill in an empty row to add an action item" in item_text

@@ -190,3 +190,77 @@ def test_record_page_query_count_does_not_grow_with_the_register(verified_client
     assert seeded_persons().count() == 50
 
     assert count_queries() == small
+
+
+def _statistics_targets() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, a.attstattarget FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid "
+            "WHERE c.relname LIKE 'members_person_%%_trgm' AND a.attnum = 1"
+        )
+        return dict(cursor.fetchall())
+
+
+@on_postgresql
+def test_the_most_searched_expressions_have_finer_statistics():
+    targets = _statistics_targets()
+    for column in ("first_name", "last_name", "email"):
+        assert targets[f"members_person_{column}_trgm"] == 1000
+    assert targets["members_person_phone_trgm"] in (-1, None)
+
+
+@on_postgresql
+def test_a_big_seed_rebuilds_the_indexes_with_their_statistics(monkeypatch):
+    from members import demo
+
+    monkeypatch.setattr(demo, "REBUILD_INDEXES_FROM", 10)
+    seed_register(30)
+
+    assert _statistics_targets()["members_person_last_name_trgm"] == 1000
+
+
+# --- The admin's persons list searches through persons_matching ----------------------
+
+
+@pytest.fixture
+def officer_client(verified_client):
+    return verified_client(staff_in("Membership officers", email="o@example.org"))
+
+
+def listed(client, query) -> list[int]:
+    response = client.get(reverse("register_persons:index"), {"q": query})
+    assert response.status_code == 200
+    return [person.pk for person in response.context["object_list"]]
+
+
+@pytest.mark.parametrize("query", ["an sen", "kari ols", "4711", "ingrid kval", "e"])
+def test_the_admin_list_finds_what_persons_matching_finds_in_its_order(
+    officer_client, people, query
+):
+    seed_register(120)
+    base = Person.objects.filter(archived_at__isnull=True).order_by(
+        "last_name", "first_name", "pk"
+    )
+    expected = list(persons_matching(base, query).values_list("pk", flat=True)[:50])
+    assert expected == list(as_the_admin(base, query).values_list("pk", flat=True))[:50]
+
+    assert listed(officer_client, query) == expected
+    if query == "4711":
+        assert expected == [people["ingrid"].pk]
+
+
+@on_postgresql
+def test_the_admin_list_sorts_rare_matches_rather_than_walking_the_name_index(
+    officer_client, people
+):
+    with CaptureQueriesContext(connection) as queries:
+        assert listed(officer_client, "kvalheim") == [people["ingrid"].pk]
+
+    sql = [query["sql"] for query in queries.captured_queries]
+    # persons_matching asked PostgreSQL for its estimate of the matches, then (a
+    # never-analysed test table gives none) sorted the matches by (last_name || '').
+    assert any(statement.startswith("EXPLAIN") for statement in sql)
+    assert any(
+        "kvalheim" in s.lower() and "|| ''" in s for s in sql if "ORDER BY" in s
+    ), sql

@@ -234,3 +234,32 @@ def test_selector_query_count_does_not_grow_with_the_data(
         rows = list(selector(admin))
 
     assert len(rows) > small_rows
+
+
+# --- In scope through a membership, through the home chapter, or not at all -----------
+
+
+def test_in_scope_through_a_membership_or_the_home_chapter_only(tree):
+    through_membership = PersonFactory(first_name="Member", chapter=tree.bergen)
+    MembershipFactory(person=through_membership, chapter=tree.oslo)
+    through_chapter = PersonFactory(first_name="Home", chapter=tree.oslo)
+    MembershipFactory(person=through_chapter, chapter=tree.bergen)
+    outside = PersonFactory(first_name="Outside", chapter=tree.west)
+    MembershipFactory(person=outside, chapter=tree.bergen)
+    org_through_membership = OrganisationFactory(name="Member AS", chapter=tree.west)
+    MembershipFactory(
+        person=None, organisation=org_through_membership, chapter=tree.oslo
+    )
+    org_through_chapter = OrganisationFactory(name="Home AS", chapter=tree.east)
+    org_outside = OrganisationFactory(name="Outside AS", chapter=tree.bergen)
+    MembershipFactory(person=None, organisation=org_outside, chapter=tree.west)
+
+    admin = chapter_admin(tree.east)
+
+    persons = persons_visible_to(admin).order_by("first_name")
+    assert [person.first_name for person in persons] == ["Home", "Member"]
+    assert persons.count() == 2
+    assert not persons_visible_to(admin).filter(pk=outside.pk).exists()
+    organisations = organisations_visible_to(admin).order_by("name")
+    assert list(organisations) == [org_through_chapter, org_through_membership]
+    assert organisations.count() == 2
