@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from shop import billing, signals
 from shop.kid import kid_is_valid
-from shop.models import Invoice, Order, OrderStatusChange, Payment
+from shop.models import Invoice, Order, OrderStatusChange, Payment, Refund
 from tests.factories import UserFactory
 
 from .factories import configure_seller, make_order
@@ -166,3 +166,113 @@ def test_reminder_fee_line_raises_the_total():
     )
     order.refresh_from_db()
     assert order.total == Decimal("135.00")
+
+
+def _orders_for_settling() -> dict[str, Order]:
+    """Invoiced orders in every state a bank file meets: paid exactly, paid more,
+    part paid, paid in full but partly refunded, and already paid."""
+    orders = {name: make_order(amount="300.00") for name in ("exact", "more", "part")}
+    orders["refunded"] = make_order(amount="300.00")
+    orders["paid"] = make_order(amount="300.00")
+    for order in orders.values():
+        billing.invoice_issue(order=order)
+    # Money confirmed without settling, as a bank file books it before settling.
+    received = {
+        "exact": ["300.00"],
+        "more": ["200.00", "150.00"],
+        "part": ["299.99"],
+        "refunded": ["300.00"],
+    }
+    for name, amounts in received.items():
+        for amount in amounts:
+            Payment.objects.create(
+                order=orders[name],
+                provider="invoice",
+                state=Payment.State.CONFIRMED,
+                amount=Decimal(amount),
+                currency="NOK",
+                confirmed_at=timezone.now(),
+            )
+    Refund.objects.create(
+        payment=orders["refunded"].payments.get(),
+        amount=Decimal("0.01"),
+        reason="Paid back a øre",
+        state=Refund.State.DONE,
+    )
+    billing.payment_confirm(
+        payment=billing.payment_create(order=orders["paid"], provider="sandbox")
+    )
+    return orders
+
+
+def _outcome(orders: dict[str, Order]) -> dict[str, tuple]:
+    """Per order: status, whether paid_at is set, its status history, the
+    statuses of its invoices."""
+    outcome = {}
+    for name, order in orders.items():
+        order.refresh_from_db()
+        outcome[name] = (
+            order.status,
+            order.paid_at is not None,
+            list(
+                order.status_changes.order_by("pk").values_list(
+                    "from_status", "to_status", "by"
+                )
+            ),
+            list(order.invoices.values_list("status", flat=True)),
+        )
+    return outcome
+
+
+def test_orders_settle_many_pays_as_order_settle_does_one_by_one():
+    clerk = UserFactory()
+    paid_signals = []
+    signals.order_paid.connect(
+        lambda order, by, **kw: paid_signals.append((order.pk, by)),
+        weak=False,
+        dispatch_uid="t-settle-many",
+    )
+    try:
+        bulk = _orders_for_settling()
+        one_by_one = _orders_for_settling()
+        paid_signals.clear()
+
+        settled = billing.orders_settle_many(
+            order_ids=[order.pk for order in bulk.values()], by=clerk
+        )
+        bulk_signals, paid_signals[:] = list(paid_signals), []
+        for order in one_by_one.values():
+            billing.order_settle(order=order, by=clerk)
+        single_signals = list(paid_signals)
+    finally:
+        signals.order_paid.disconnect(dispatch_uid="t-settle-many")
+
+    assert settled == [bulk["exact"].pk, bulk["more"].pk]
+    assert bulk_signals == [(bulk["exact"].pk, clerk), (bulk["more"].pk, clerk)]
+    assert single_signals == [
+        (one_by_one["exact"].pk, clerk),
+        (one_by_one["more"].pk, clerk),
+    ]
+    outcome = _outcome(bulk)
+    assert outcome == _outcome(one_by_one)
+    open_, paid = Order.Status.OPEN, Order.Status.PAID
+    assert outcome["exact"] == (
+        paid,
+        True,
+        [("", open_, None), (open_, paid, clerk.pk)],
+        [Invoice.Status.PAID],
+    )
+    assert outcome["more"][0] == paid
+    for name in ("part", "refunded"):
+        assert outcome[name] == (
+            open_,
+            False,
+            [("", open_, None)],
+            [Invoice.Status.OPEN],
+        )
+    assert outcome["paid"][3] == [Invoice.Status.PAID]
+    assert [row[1] for row in outcome["paid"][2]] == [open_, paid]
+    # Run again: nothing more to pay, nothing recorded or announced twice.
+    assert billing.orders_settle_many(order_ids=list(settled), by=clerk) == []
+    assert _outcome(bulk) == outcome
+    assert billing.orders_settle_many(order_ids=[]) == []
