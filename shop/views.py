@@ -153,3 +153,20 @@ def webhook(request, provider: str):
     if found is None or not found.is_enabled():
         raise Http404
     return found.handle_webhook(request)
+
+
+def invoice_pdf(request, token: str, invoice_id: int):
+    """The payer's copy of an invoice or credit note of the order the link names."""
+    from django.http import HttpResponse
+
+    from . import pdf
+
+    order = order_from_token(token)
+    if order is None:
+        return _link_invalid(request)
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("series"), pk=invoice_id, order=order
+    )
+    response = HttpResponse(pdf.render(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{pdf.pdf_filename(invoice)}"'
+    return response
