@@ -28,8 +28,20 @@ app.conf.beat_schedule = {
         "task": "members.tasks.memberships_lapse",
         "schedule": crontab(hour=2, minute=0),
     },
+    "invoice-reminders": {
+        "task": "shop.tasks.send_reminders",
+        "schedule": crontab(hour=6, minute=0),
+    },
     "forget-old-sign-in-failures": {
         "task": "guildhall.accounts.tasks.forget_old_access_attempts",
         "schedule": crontab(hour=3, minute=30),
+    },
+    "poll-vipps-payments": {
+        "task": "shop.tasks.poll_vipps_payments",
+        "schedule": crontab(minute="*/5"),
+    },
+    "import-bank-ocr-inbox": {
+        "task": "shop.tasks.import_ocr_inbox",
+        "schedule": crontab(minute="*/15"),
     },
 }

@@ -8,9 +8,7 @@ extend a role in the admin without losing it on the next run.
 
 from __future__ import annotations
 
-import logging
-
-logger = logging.getLogger(__name__)
+from guildhall.accounts.roles import groups_grant
 
 ACCESS_ADMIN = "wagtailadmin.access_admin"
 
@@ -105,26 +103,8 @@ ROLES: dict[str, list[str]] = {
 
 
 def roles_setup(*, group_model, permission_model) -> dict[str, int]:
-    """Create the role groups and give them their permissions; return how many
-    permissions each group gained. Unknown permissions are logged and skipped."""
-    gained: dict[str, int] = {}
-    for group_name, names in ROLES.items():
-        group, _created = group_model.objects.get_or_create(name=group_name)
-        wanted = []
-        for name in names:
-            app_label, codename = name.split(".", 1)
-            permission = permission_model.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
-            if permission is None:
-                # An older migration may run before later models exist; a later
-                # migration applies the roles again.
-                logger.debug("Role %s: no permission %s yet", group_name, name)
-                continue
-            wanted.append(permission)
-        have = set(group.permissions.values_list("pk", flat=True))
-        missing = [permission for permission in wanted if permission.pk not in have]
-        if missing:
-            group.permissions.add(*missing)
-        gained[group_name] = len(missing)
-    return gained
+    """Create the role groups and give them their register permissions; return how
+    many permissions each group gained (see ``guildhall.accounts.roles``)."""
+    return groups_grant(
+        roles=ROLES, group_model=group_model, permission_model=permission_model
+    )

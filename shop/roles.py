@@ -13,9 +13,7 @@ in the admin is given back, but one they added is never removed.
 
 from __future__ import annotations
 
-import logging
-
-logger = logging.getLogger(__name__)
+from guildhall.accounts.roles import groups_grant
 
 ACCESS_ADMIN = "wagtailadmin.access_admin"
 
@@ -88,22 +86,6 @@ def roles_apply(*, group_model=None, permission_model=None) -> dict[str, int]:
 
         group_model = group_model or Group
         permission_model = permission_model or Permission
-    gained: dict[str, int] = {}
-    for group_name, names in SHOP_ROLES.items():
-        group, _created = group_model.objects.get_or_create(name=group_name)
-        wanted = []
-        for name in names:
-            app_label, codename = name.split(".", 1)
-            permission = permission_model.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
-            if permission is None:
-                logger.warning("Role %s: no permission %s", group_name, name)
-                continue
-            wanted.append(permission)
-        have = set(group.permissions.values_list("pk", flat=True))
-        missing = [permission for permission in wanted if permission.pk not in have]
-        if missing:
-            group.permissions.add(*missing)
-        gained[group_name] = len(missing)
-    return gained
+    return groups_grant(
+        roles=SHOP_ROLES, group_model=group_model, permission_model=permission_model
+    )

@@ -21,3 +21,9 @@ def register_billing_menu():
 
 
 # The modules below register their viewsets, views and menu entries when imported.
+from . import (  # noqa: E402
+    admin_bank,  # noqa: F401
+    admin_delivery,  # noqa: F401
+    admin_lists,  # noqa: F401
+    admin_orders,  # noqa: F401
+)

@@ -337,7 +337,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('level', models.PositiveIntegerField(verbose_name='level')),
                 ('channel', models.CharField(choices=[('email', 'E-mail'), ('letter', 'Letter'), ('staff', 'Staff')], max_length=8, verbose_name='channel')),
-                ('fee', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=12, verbose_name='fee')),
+                ('fee', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=12, verbose_name='reminder fee')),
                 ('new_due_date', models.DateField(blank=True, null=True, verbose_name='new due date')),
                 ('sent_at', models.DateTimeField(auto_now_add=True, verbose_name='sent')),
                 ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='shop.invoice', verbose_name='invoice')),

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 
@@ -148,7 +149,7 @@ class Invoice(models.Model):
         CREDIT_NOTE = "credit_note", _("Credit note")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("invoice status", "Open")
         PAID = "paid", _("Paid")
         CREDITED = "credited", _("Credited")
         CLOSED = "closed", _("Closed")
@@ -159,7 +160,7 @@ class Invoice(models.Model):
 
     order = models.ForeignKey(
         Order,
-        verbose_name=_("order"),
+        verbose_name=pgettext_lazy("purchase", "order"),
         on_delete=models.PROTECT,
         related_name="invoices",
     )
@@ -327,7 +328,7 @@ class Reminder(models.Model):
     )
     level = models.PositiveIntegerField(_("level"))
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
-    fee = models.DecimalField(_("fee"), default=ZERO, **MONEY)
+    fee = models.DecimalField(_("reminder fee"), default=ZERO, **MONEY)
     new_due_date = models.DateField(_("new due date"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
 

@@ -10,6 +10,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..money import ZERO, default_currency, money, vat_included
 
@@ -117,7 +118,7 @@ class Order(models.Model):
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("order")
+        verbose_name = pgettext_lazy("purchase", "order")
         verbose_name_plural = _("orders")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["customer_type", "customer_id"])]
@@ -149,7 +150,10 @@ class OrderLine(models.Model):
         GIFT = "gift", _("Gift")
 
     order = models.ForeignKey(
-        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines"
+        Order,
+        verbose_name=pgettext_lazy("purchase", "order"),
+        on_delete=models.CASCADE,
+        related_name="lines",
     )
     position = models.PositiveIntegerField(_("position"), default=0)
     kind = models.CharField(
@@ -198,7 +202,7 @@ class OrderStatusChange(models.Model):
 
     order = models.ForeignKey(
         Order,
-        verbose_name=_("order"),
+        verbose_name=pgettext_lazy("purchase", "order"),
         on_delete=models.CASCADE,
         related_name="status_changes",
     )

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..money import ZERO
 from .invoices import Invoice
@@ -34,7 +35,7 @@ class Payment(models.Model):
     )
     order = models.ForeignKey(
         Order,
-        verbose_name=_("order"),
+        verbose_name=pgettext_lazy("purchase", "order"),
         on_delete=models.PROTECT,
         related_name="payments",
     )
@@ -292,7 +293,7 @@ class Gift(models.Model):
     received_on = models.DateField(_("received"), db_index=True)
     order = models.ForeignKey(
         Order,
-        verbose_name=_("order"),
+        verbose_name=pgettext_lazy("purchase", "order"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,

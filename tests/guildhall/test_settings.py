@@ -213,3 +213,20 @@ def test_new_passwords_are_hashed_with_argon2():
     with override_settings(PASSWORD_HASHERS=base.PASSWORD_HASHERS):
         hashed = make_password("Xq7!mK2pL9zR")
         assert identify_hasher(hashed).algorithm == "argon2"
+
+
+def test_production_never_offers_the_sandbox_payments(production_env):
+    assert read_settings(
+        production_env, "guildhall.settings.production", "GUILDHALL_SANDBOX_PAYMENTS"
+    ) == {"GUILDHALL_SANDBOX_PAYMENTS": False}
+
+
+def test_production_refuses_to_start_with_sandbox_payments_turned_on(production_env):
+    env = {**production_env, "GUILDHALL_SANDBOX_PAYMENTS": "1"}
+
+    result = run(["manage.py", "check"], env, "guildhall.settings.production")
+
+    assert result.returncode != 0
+    assert "GUILDHALL_SANDBOX_PAYMENTS cannot be turned on in production" in (
+        result.stderr
+    )
