@@ -1046,3 +1046,29 @@ def _seed_persons(generator, writer, report, members, batch_size, began, say):
             f"  {start + count:>9,} persons "
             f"({time.monotonic() - began:5.1f} s)".replace(",", " ")
         )
+
+
+def seed_billing_demo(count: int = 12) -> dict[str, int]:
+    """A few demo orders and invoices for seeded persons (see ``shop.demo``), so the
+    Billing back office shows paid, open, overdue and credited invoices."""
+    from shop.demo import DemoCustomer, seed_billing
+
+    persons = seeded_persons().exclude(email="").order_by("pk")[:count]
+    return seed_billing(
+        [
+            DemoCustomer(
+                name=person.full_name,
+                email=person.email,
+                address="\n".join(
+                    part
+                    for part in (
+                        person.postal_street,
+                        f"{person.postal_postcode} {person.postal_city}".strip(),
+                    )
+                    if part
+                ),
+                record=person,
+            )
+            for person in persons
+        ]
+    )

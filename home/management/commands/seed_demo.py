@@ -133,6 +133,14 @@ class Command(BaseCommand):
             progress=self.stdout.write if options.get("verbosity", 1) > 1 else None,
         )
         self.stdout.write(report.summary())
+        from members.demo import seed_billing_demo
+
+        made = seed_billing_demo()
+        if any(made.values()):
+            self.stdout.write(
+                "Demo billing: {paid} paid, {open} open, {overdue} overdue and "
+                "{credited} credited orders.".format(**made)
+            )
 
     # --- images ----------------------------------------------------------------------
     def _images(self) -> dict:
