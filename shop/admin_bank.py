@@ -231,6 +231,13 @@ def _amount(query: str) -> Decimal | None:
 
 
 class BankTransactionIndexView(IndexView):
+    def get_base_queryset(self):
+        return (
+            super()
+            .get_base_queryset()
+            .select_related("invoice__series", "bank_import", "resolved_by", "payment")
+        )
+
     def search_queryset(self, queryset):
         """By KID (or part of it), bank reference, payer's account, or an amount
         written either way (1 250,50 or 1250.50)."""
@@ -344,11 +351,6 @@ class BankTransactionViewSet(ModelViewSet):
         "resolved_at",
         "resolved_by",
     ]
-
-    def get_queryset(self, request):
-        return BankTransaction.objects.select_related(
-            "invoice__series", "bank_import", "resolved_by", "payment"
-        )
 
     def get_urlpatterns(self):
         return [

@@ -4,6 +4,9 @@ Views for the accounts clerk, in Wagtail's admin. Looking needs ``shop.view_invo
 (or ``shop.change_invoice``); sending, marking posted and answering need
 ``shop.change_invoice``. The invoice lists link here by the URL names
 ``shop_invoice_pdf``, ``shop_invoice_resend`` and ``shop_invoice_thread``.
+
+The disputes list (``shop_disputes``) is a read-only viewset like the other billing
+lists (``shop.admin_lists``): search, filters and a CSV/XLSX export.
 """
 
 from __future__ import annotations
@@ -15,17 +18,22 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
+from django_filters import ChoiceFilter, DateFromToRangeFilter
 from wagtail import hooks
 from wagtail.admin import messages
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.menu import MenuItem
+from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
 from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from . import pdf
+from .admin_lists import InvoiceIndexView, ReadOnlyViewSet, money_column
 from .billing import BillingError, order_outstanding
 from .disputes import invoice_comment_add, invoice_dispute_is_open
 from .models import Invoice, Reminder
@@ -246,6 +254,11 @@ class LetterPostedView(_Checked, View):
 # Disputes ---------------------------------------------------------------------------
 
 
+class _ViewerMenuItem(MenuItem):
+    def is_shown(self, request):
+        return may_view(request.user)
+
+
 def invoices_with_threads():
     """Invoices with messages, the ones waiting for an answer first."""
     return (
@@ -278,20 +291,140 @@ def invoices_with_threads():
     )
 
 
-class DisputesView(_Page):
-    """Every invoice with a thread; open disputes first."""
+DISPUTE_OPEN_LABEL = gettext_lazy("Disputed, awaiting answer")
+DISPUTE_ANSWERED_LABEL = gettext_lazy("Answered")
 
-    template_name = "shop/admin/delivery/disputes.html"
+
+def _state_label(is_open) -> str:
+    return str(DISPUTE_OPEN_LABEL if is_open else DISPUTE_ANSWERED_LABEL)
+
+
+def _thread_url(invoice) -> str:
+    return reverse("shop_invoice_thread", args=[invoice.pk])
+
+
+class DisputeFilterSet(WagtailFilterSet):
+    state = ChoiceFilter(
+        label=gettext_lazy("State"),
+        choices=[("open", DISPUTE_OPEN_LABEL), ("answered", DISPUTE_ANSWERED_LABEL)],
+        empty_label=gettext_lazy("All"),
+        method="filter_state",
+        widget=forms.RadioSelect,
+    )
+    last_message_at = DateFromToRangeFilter(
+        label=gettext_lazy("Last message"), widget=DateRangePickerWidget
+    )
+
+    class Meta:
+        model = Invoice
+        fields = ["state", "last_message_at"]
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter(is_open=1 if value == "open" else 0)
+
+
+class DisputeIndexView(_Checked, InvoiceIndexView):
+    """Invoices with a thread, open disputes first; found as on the invoice list, by
+    number as printed (F2026-000017), KID or buyer."""
+
     page_title = gettext_lazy("Disputes")
-    header_icon = "help"
+    custom_field_preprocess = {
+        "is_open": {
+            InvoiceIndexView.FORMAT_CSV: _state_label,
+            InvoiceIndexView.FORMAT_XLSX: _state_label,
+        }
+    }
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        page = Paginator(invoices_with_threads(), 50).get_page(
-            self.request.GET.get("p")
-        )
-        context.update({"invoices": page, "page_obj": page})
-        return context
+    def get_base_queryset(self):
+        return invoices_with_threads()
+
+    @cached_property
+    def no_results_message(self):
+        if self.is_searching or self.is_filtering:
+            return super().no_results_message
+        return _("No invoice has any messages.")
+
+
+class DisputeViewSet(ReadOnlyViewSet):
+    """The Billing menu's "Disputes": every invoice with a thread. Each row leads to
+    the thread (``shop_invoice_thread``), where the clerk answers."""
+
+    model = Invoice
+    name = "shop_disputes"
+    url_prefix = "billing/disputes"
+    icon = "help"
+    menu_label = gettext_lazy("Disputes")
+    menu_name = "disputes"
+    menu_order = 410
+    menu_item_class = _ViewerMenuItem
+    index_view_class = DisputeIndexView
+    inspect_view_enabled = False
+    search_fields = ["kid", "buyer_name", "buyer_email"]
+    filterset_class = DisputeFilterSet
+    # No ``ordering``: the list keeps invoices_with_threads()'s order unless a
+    # column is sorted.
+    list_display = [
+        TitleColumn(
+            "number",
+            label=gettext_lazy("Invoice"),
+            accessor="display_number",
+            sort_key="number",
+            get_url=_thread_url,
+        ),
+        Column("buyer_name", label=gettext_lazy("Buyer"), sort_key="buyer_name"),
+        money_column(gettext_lazy("Amount")),
+        Column(
+            "messages_count", label=gettext_lazy("Messages"), sort_key="messages_count"
+        ),
+        DateColumn(
+            "last_message_at",
+            label=gettext_lazy("Last message"),
+            sort_key="last_message_at",
+        ),
+        StatusTagColumn(
+            "is_open",
+            label=gettext_lazy("State"),
+            accessor=lambda invoice: _state_label(invoice.is_open),
+            primary=lambda invoice: bool(invoice.is_open),
+            sort_key="is_open",
+        ),
+    ]
+    list_export = [
+        "display_number",
+        "buyer_name",
+        "buyer_email",
+        "kid",
+        "currency",
+        "total",
+        "messages_count",
+        "last_message_at",
+        "is_open",
+    ]
+    export_headings = {
+        "display_number": gettext_lazy("Invoice"),
+        "buyer_name": gettext_lazy("Buyer"),
+        "messages_count": gettext_lazy("Messages"),
+        "last_message_at": gettext_lazy("Last message"),
+        "is_open": gettext_lazy("State"),
+    }
+    export_filename = "disputes"
+
+    def get_urlpatterns(self):
+        return [
+            path("", self.index_view, name="index"),
+            path("results/", self.index_results_view, name="index_results"),
+        ]
+
+    # The invoice list (shop.admin_lists) is the Invoice model's own viewset: it
+    # registers the model's permissions and admin URL finder, not this second list.
+    def register_admin_url_finder(self):
+        pass
+
+    def register_permissions(self):
+        pass
+
+
+disputes = DisputeViewSet()
 
 
 class AnswerForm(forms.Form):
@@ -392,13 +525,9 @@ def register_delivery_urls():
             LetterPostedView.as_view(),
             name="shop_letter_posted",
         ),
-        path("billing/disputes/", DisputesView.as_view(), name="shop_disputes"),
+        # The disputes list's own name, older than its viewset (``shop_disputes:index``).
+        path("billing/disputes/", disputes.index_view, name="shop_disputes"),
     ]
-
-
-class _ViewerMenuItem(MenuItem):
-    def is_shown(self, request):
-        return may_view(request.user)
 
 
 @hooks.register("register_billing_menu_item")
@@ -412,12 +541,6 @@ def register_letters_menu_item():
     )
 
 
-@hooks.register("register_billing_menu_item")
-def register_disputes_menu_item():
-    return _ViewerMenuItem(
-        gettext_lazy("Disputes"),
-        reverse("shop_disputes"),
-        name="disputes",
-        icon_name="help",
-        order=410,
-    )
+@hooks.register("register_admin_viewset")
+def register_disputes_viewset():
+    return disputes

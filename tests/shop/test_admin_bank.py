@@ -265,3 +265,32 @@ def test_the_billing_menu_shows_each_entry_to_who_may_use_it(verified_client):
     assert reverse("shop_bank_import") in page
     assert reverse("shop_gift_report") in page
     assert reverse("shop_bank_transactions:index") not in page
+
+
+def test_the_queue_costs_the_same_queries_however_long_it_is(admin_client, invoices):
+    """Each row shows its invoice, file and payment without a query of its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shop.bankfiles import bank_file_import
+
+    def queue_of(count: int, transmission: str) -> int:
+        payments = [(invoice.kid, "10.00") for invoice in invoices]  # short: queued
+        payments += [(UNKNOWN_KID, "5.00")] * (count - len(payments))
+        bank_file_import(
+            filename=f"ocr-{transmission}.txt",
+            content=ocr_file(
+                payments, transmission=transmission, assignment=transmission
+            ),
+        )
+        url = reverse("shop_bank_transactions:index") + "?outcome=&outcome=short"
+        admin_client.get(url)  # the session's first request costs one more
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(reverse("shop_bank_transactions:index"))
+        assert response.status_code == 200
+        return len(queries)
+
+    few = queue_of(4, "1000001")
+    many = queue_of(20, "1000002")
+    assert BankTransaction.objects.count() == 24
+    assert many == few

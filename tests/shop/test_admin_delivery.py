@@ -1,13 +1,21 @@
 """Billing admin: invoice PDFs, sending again, letters to post and dispute threads."""
 
+import csv
+import io
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
 
 from shop import billing
 from shop.disputes import invoice_comment_add
-from shop.models import InvoiceComment
+from shop.models import Invoice, InvoiceComment
 from tests.factories import StaffUserFactory, visible_text
 
 from .factories import configure_seller, make_order
@@ -51,6 +59,8 @@ def urls_for(invoice):
             reverse("shop_invoice_thread", args=[invoice.pk]),
             reverse("shop_letters_to_post"),
             reverse("shop_disputes"),
+            reverse("shop_disputes:index_results"),
+            reverse("shop_disputes") + "?export=csv",
         ],
         "post": [
             reverse("shop_invoice_resend", args=[invoice.pk]),
@@ -164,10 +174,20 @@ def test_the_billing_menu_offers_letters_and_disputes(clerk_client):
     assert reverse("shop_disputes") in response.text
 
 
-def test_disputes_list_puts_open_disputes_first(verified_client, superuser):
+@pytest.fixture
+def threads(superuser):
+    """Three invoices with threads (one awaiting an answer, one answered, one
+    question without a dispute) and one invoice nobody wrote about."""
     configure_seller()
-    answered = billing.invoice_issue(order=make_order(customer_name="Answered Anna"))
-    waiting = billing.invoice_issue(order=make_order(customer_name="Waiting Will"))
+    answered = billing.invoice_issue(
+        order=make_order(customer_name="Answered Anna", amount="300.00")
+    )
+    waiting = billing.invoice_issue(
+        order=make_order(
+            customer_name="Waiting Will", customer_email="will@example.org"
+        )
+    )
+    question = billing.invoice_issue(order=make_order(customer_name="Curious Cora"))
     billing.invoice_issue(order=make_order(customer_name="Quiet Quentin"))
     invoice_comment_add(
         invoice=waiting, author=None, body="Too much!", from_staff=False, disputes=True
@@ -176,12 +196,123 @@ def test_disputes_list_puts_open_disputes_first(verified_client, superuser):
         invoice=answered, author=None, body="Wrong", from_staff=False, disputes=True
     )
     invoice_comment_add(invoice=answered, author=superuser, body="No", from_staff=True)
+    invoice_comment_add(
+        invoice=question, author=None, body="Can I pay later?", from_staff=False
+    )
+    return {"answered": answered, "waiting": waiting, "question": question}
 
-    text = visible_text(verified_client(superuser).get(reverse("shop_disputes")))
+
+def listed(client, **params):
+    response = client.get(reverse("shop_disputes"), params)
+    assert response.status_code == 200
+    return [invoice.pk for invoice in response.context["object_list"]]
+
+
+def test_disputes_list_puts_open_disputes_first(verified_client, superuser, threads):
+    response = verified_client(superuser).get(reverse("shop_disputes"))
+    text = visible_text(response)
 
     assert text.index("Waiting Will") < text.index("Answered Anna")
     assert "Quiet Quentin" not in text
     assert "Disputed, awaiting answer" in text
+    assert "300.00 NOK" in text
+    thread_url = reverse("shop_invoice_thread", args=[threads["waiting"].pk])
+    assert f'href="{thread_url}"' in response.text
+    assert reverse("shop_disputes:index") == reverse("shop_disputes")
+
+
+def test_an_empty_disputes_list_says_so(clerk_client, invoice):
+    text = visible_text(clerk_client.get(reverse("shop_disputes")))
+    assert "No invoice has any messages." in text
+
+
+def test_disputes_are_found_by_buyer_number_or_kid(clerk_client, threads):
+    waiting = threads["waiting"]
+
+    assert listed(clerk_client, q="waiting will") == [waiting.pk]
+    assert listed(clerk_client, q="will@example") == [waiting.pk]
+    assert listed(clerk_client, q=waiting.display_number) == [waiting.pk]
+    assert listed(clerk_client, q=waiting.kid) == [waiting.pk]
+    assert listed(clerk_client, q="Quiet Quentin") == []
+
+
+def test_disputes_are_filtered_by_state_and_date_of_last_message(clerk_client, threads):
+    assert listed(clerk_client, state="open") == [threads["waiting"].pk]
+    assert set(listed(clerk_client, state="answered")) == {
+        threads["answered"].pk,
+        threads["question"].pk,
+    }
+    assert len(listed(clerk_client)) == 3
+
+    InvoiceComment.objects.filter(invoice=threads["question"]).update(
+        created_at=timezone.now() - timedelta(days=40)
+    )
+    since = (timezone.localdate() - timedelta(days=7)).isoformat()
+    assert threads["question"].pk not in listed(
+        clerk_client, last_message_at_from=since
+    )
+    assert len(listed(clerk_client, last_message_at_from=since)) == 2
+    assert listed(clerk_client, state="answered", last_message_at_to=since) == [
+        threads["question"].pk
+    ]
+
+
+def test_disputes_export_csv_and_xlsx(clerk_client, threads):
+    index = reverse("shop_disputes")
+
+    response = clerk_client.get(index, {"export": "csv", "state": "answered"})
+    assert response["Content-Disposition"] == 'attachment; filename="disputes.csv"'
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    )
+    by_number = {row["Invoice"]: row for row in rows}
+    assert set(by_number) == {
+        threads["answered"].display_number,
+        threads["question"].display_number,
+    }
+    answered = by_number[threads["answered"].display_number]
+    assert answered["Buyer"] == "Answered Anna"
+    assert answered["Total"] == "300.00"
+    assert answered["Messages"] == "2"
+    assert answered["State"] == "Answered"
+
+    xlsx = clerk_client.get(index, {"export": "xlsx"})
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    header, *rows = list(sheet.values)
+    assert len(rows) == 3
+    first = rows[0]  # the list's order: the open dispute first
+    assert first[header.index("Invoice")] == threads["waiting"].display_number
+    assert first[header.index("State")] == "Disputed, awaiting answer"
+    assert first[header.index("Messages")] == 1
+    assert first[header.index("KID")] == threads["waiting"].kid
+
+
+def test_disputes_list_query_count_does_not_grow_with_the_number_of_threads(
+    clerk_client,
+):
+    configure_seller()
+
+    def add(n):
+        for _ in range(n):
+            invoice = billing.invoice_issue(order=make_order())
+            invoice_comment_add(
+                invoice=invoice, author=None, body="Why?", from_staff=False
+            )
+
+    def count_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = clerk_client.get(reverse("shop_disputes"))
+        assert response.status_code == 200
+        return len(queries), len(response.context["object_list"])
+
+    add(3)
+    clerk_client.get(reverse("shop_disputes"))  # warm up: session, content types
+    with_three, listed_three = count_queries()
+    add(12)
+    with_fifteen, listed_fifteen = count_queries()
+    assert (listed_three, listed_fifteen) == (3, 15)
+    assert with_fifteen == with_three
+    assert Invoice.objects.count() == 15
 
 
 def test_clerk_answers_in_the_thread(
