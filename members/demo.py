@@ -34,6 +34,8 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from guildhall.bulk import column_getter, copy_rows, objects_insert
+
 from .models import (
     Chapter,
     Employment,
@@ -808,56 +810,12 @@ class Writer:
         if not objs:
             return objs
         if self.copy:
-            self._copy_objects(model, objs)
+            objects_insert(model, objs, when=self.when)
         else:
             objs = model.objects.bulk_create(objs, batch_size=self.batch_size)
         if self.history and hasattr(model, "history"):
             self._insert_history(model, objs)
         return objs
-
-    def _copy_objects(self, model, objs: list) -> None:
-        meta = model._meta
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-                "FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, len(objs)],
-            )
-            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-                obj.pk = pk
-                obj._state.adding = False
-                obj._state.db = connection.alias
-            fields = list(meta.concrete_fields)
-            for field in fields:
-                if getattr(field, "auto_now", False) or getattr(
-                    field, "auto_now_add", False
-                ):
-                    for obj in objs:
-                        setattr(obj, field.attname, self.when)
-            getters = [self._getter(field) for field in fields]
-            self._copy_rows(
-                cursor,
-                meta.db_table,
-                [field.column for field in fields],
-                ([get(obj) for get in getters] for obj in objs),
-            )
-
-    @staticmethod
-    def _getter(field):
-        from django.db.models import JSONField
-        from psycopg.types.json import Jsonb
-
-        attname = field.attname
-        if isinstance(field, JSONField):
-            return lambda obj: Jsonb(getattr(obj, attname))
-        return lambda obj: getattr(obj, attname)
-
-    @staticmethod
-    def _copy_rows(cursor, table: str, columns: list[str], rows) -> None:
-        names = ", ".join(f'"{column}"' for column in columns)
-        with cursor.cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
 
     def _insert_history(self, model, objs: list) -> None:
         manager = model.history
@@ -879,14 +837,14 @@ class Writer:
             if field.get_internal_type() == "JSONField"
         }
         getters = [
-            self._getter(field)
+            column_getter(field)
             if field.attname in json_fields
             else (lambda obj, name=field.attname: getattr(obj, name))
             for field in history_model.tracked_fields
         ]
         fixed = [self.when, HISTORY_REASON, "+", None]
         with connection.cursor() as cursor:
-            self._copy_rows(
+            copy_rows(
                 cursor,
                 history_model._meta.db_table,
                 [columns[name] for name in tracked]

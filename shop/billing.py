@@ -92,15 +92,15 @@ def order_create(
     user=None,
     by=None,
     note: str = "",
+    open_amount: bool = False,
+    return_url: str = "",
 ) -> Order:
-    """A new open order for ``customer`` (any model instance, or None) with ``lines``."""
-    if not lines:
-        raise BillingError(_("An order needs at least one line."))
-    for spec in lines:
-        if isinstance(spec.unit_price, float) or isinstance(spec.quantity, float):
-            raise TypeError("Money is never a float.")
-        if spec.quantity <= 0:
-            raise BillingError(_("A quantity must be more than zero."))
+    """A new open order for ``customer`` (any model instance, or None) with ``lines``.
+
+    ``open_amount``: its invoice accepts more than the total, the excess a gift.
+    ``return_url``: a path on this site the payer is sent to once it is paid.
+    """
+    _lines_check(lines)
     customer_type, customer_id = _reference(customer)
     order = Order(
         customer_type=customer_type,
@@ -115,6 +115,8 @@ def order_create(
         user=user,
         created_by=by,
         note=note,
+        open_amount=open_amount,
+        return_url=return_url,
     )
     if language:
         order.language = language
@@ -125,6 +127,16 @@ def order_create(
     order.save(update_fields=["total", "vat_total"])
     OrderStatusChange.objects.create(order=order, to_status=order.status, by=by)
     return order
+
+
+def _lines_check(lines: list[LineSpec]) -> None:
+    if not lines:
+        raise BillingError(_("An order needs at least one line."))
+    for spec in lines:
+        if isinstance(spec.unit_price, float) or isinstance(spec.quantity, float):
+            raise TypeError("Money is never a float.")
+        if spec.quantity <= 0:
+            raise BillingError(_("A quantity must be more than zero."))
 
 
 def _line_add(order: Order, spec: LineSpec, position: int) -> OrderLine:
@@ -176,6 +188,8 @@ def order_transition(*, order: Order, to_status: str, by=None, note: str = "") -
         order=locked, from_status=from_status, to_status=to_status, by=by, note=note
     )
     order.status, order.paid_at = locked.status, locked.paid_at
+    if to_status == Status.PAID:
+        _gift_lines_record([locked])
     announce = {
         Status.PAID: signals.order_paid,
         Status.CANCELLED: signals.order_cancelled,
@@ -183,6 +197,12 @@ def order_transition(*, order: Order, to_status: str, by=None, note: str = "") -
     }[to_status]
     announce.send(sender=Order, order=locked, by=by)
     return locked
+
+
+def order_user_link(*, order: Order, user) -> None:
+    """Let ``user`` see the order in My Account (an applicant's new account, say);
+    an order that already belongs to an account keeps it."""
+    Order.objects.filter(pk=order.pk, user__isnull=True).update(user=user)
 
 
 def order_paid_amount(order: Order) -> Decimal:
@@ -286,8 +306,30 @@ def orders_settle_many(*, order_ids: list[int], by=None) -> list[int]:
     ).update(status=Invoice.Status.PAID)
     for order in settled:
         order.status, order.paid_at = Status.PAID, now
+    _gift_lines_record(settled)
+    for order in settled:
         signals.order_paid.send(sender=Order, order=order, by=by)
     return ids
+
+
+def _gift_lines_record(orders: list[Order]) -> None:
+    """A paid order's gift lines (a donation added at checkout) become gifts, for the
+    donor's yearly report. One query when none of the orders has one."""
+    by_id = {order.pk: order for order in orders}
+    lines = OrderLine.objects.filter(order_id__in=by_id, kind=OrderLine.Kind.GIFT)
+    today = timezone.localdate()
+    Gift.objects.bulk_create(
+        Gift(
+            donor_name=by_id[line.order_id].customer_name,
+            donor_identifier=by_id[line.order_id].customer_identifier,
+            amount=money(line.total),
+            currency=by_id[line.order_id].currency,
+            received_on=today,
+            order=by_id[line.order_id],
+        )
+        for line in lines
+        if line.total > 0
+    )
 
 
 # Invoices -------------------------------------------------------------------------
@@ -328,12 +370,13 @@ def invoice_issue(
     order: Order,
     series: InvoiceSeries | None = None,
     due_date: date | None = None,
-    open_amount: bool = False,
+    open_amount: bool | None = None,
     by=None,
 ) -> Invoice:
     """Issue the order's invoice, freezing seller, buyer and lines, with a KID.
 
     An order has one open invoice at a time: issuing again returns it unchanged.
+    ``open_amount`` defaults to the order's own.
     """
     locked = Order.objects.select_for_update().get(pk=order.pk)
     existing = locked.invoices.filter(
@@ -372,7 +415,7 @@ def invoice_issue(
         delivery=Invoice.Delivery.POST
         if locked.by_post or not locked.customer_email
         else Invoice.Delivery.EMAIL,
-        open_amount=open_amount,
+        open_amount=locked.open_amount if open_amount is None else open_amount,
         issued_by=by,
     )
     InvoiceLine.objects.bulk_create(

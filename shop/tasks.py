@@ -44,6 +44,25 @@ def poll_vipps_payments() -> dict[str, int]:
 # Invoices, reminders and dispute answers (shop.notifications, shop.reminders) -------
 
 
+@shared_task(name="shop.tasks.invoices_email")
+def invoices_email(invoice_ids: list[int]) -> int:
+    """E-mail a chunk of invoices from a bulk run; one failure does not stop the
+    rest (it is logged and the invoice stays unsent, for a clerk to send again)."""
+    import logging
+
+    from .notifications import invoice_email_send
+
+    sent = 0
+    for invoice_id in invoice_ids:
+        try:
+            sent += bool(invoice_email_send(invoice_id=invoice_id))
+        except Exception:
+            logging.getLogger(__name__).exception(
+                "Invoice %s could not be e-mailed.", invoice_id
+            )
+    return sent
+
+
 @shared_task(
     name="shop.tasks.invoice_email",
     autoretry_for=(OSError,),

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -109,6 +110,16 @@ def payment_return(request, payment_uuid):
     payment.refresh_from_db()
     if payment.state == Payment.State.CONFIRMED:
         messages.success(request, _("Thank you! Your payment has been received."))
+        order = payment.order
+        order.refresh_from_db()
+        if (
+            order.status == order.Status.PAID
+            and order.return_url
+            and url_has_allowed_host_and_scheme(
+                order.return_url, allowed_hosts={request.get_host()}
+            )
+        ):
+            return redirect(order.return_url)
     elif payment.state in (Payment.State.FAILED, Payment.State.CANCELLED):
         messages.error(
             request,

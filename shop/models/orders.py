@@ -105,6 +105,19 @@ class Order(models.Model):
         related_name="orders",
         help_text=_("The account that may see this order in My Account."),
     )
+    open_amount = models.BooleanField(
+        _("open amount"),
+        default=False,
+        help_text=_(
+            "The payer may pay more than the total; the excess is kept as a gift."
+        ),
+    )
+    return_url = models.CharField(
+        _("after payment"),
+        max_length=500,
+        blank=True,
+        help_text=_("Where on this site the payer is sent once the order is paid."),
+    )
     note = models.TextField(_("internal note"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     created_by = models.ForeignKey(
