@@ -28,6 +28,10 @@ app.conf.beat_schedule = {
         "task": "members.tasks.memberships_lapse",
         "schedule": crontab(hour=2, minute=0),
     },
+    "dues-run-scheduled": {
+        "task": "members.tasks.dues_run_scheduled",
+        "schedule": crontab(hour=5, minute=0),
+    },
     "invoice-reminders": {
         "task": "shop.tasks.send_reminders",
         "schedule": crontab(hour=6, minute=0),

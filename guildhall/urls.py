@@ -7,14 +7,17 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
+from guildhall.accounts.signin_links import SignInLinkView
 from home import views as home_views
 
 urlpatterns = [
     path("admin/2fa/", include("guildhall.accounts.urls")),
+    path("account/link/", SignInLinkView.as_view(), name="sesame-login"),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("search/", home_views.search, name="search"),
     path("shop/", include("shop.urls")),
+    path("members/", include("members.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", home_views.robots_txt, name="robots_txt"),
     path("i18n/setlang/", set_language, name="set_language"),

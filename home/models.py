@@ -212,7 +212,12 @@ class HomePage(Page):
     ]
 
     parent_page_types = ["wagtailcore.Page"]
-    subpage_types = ["home.StandardPage", "home.NewsIndexPage", "home.FormPage"]
+    subpage_types = [
+        "home.StandardPage",
+        "home.NewsIndexPage",
+        "home.FormPage",
+        "members.JoinPage",
+    ]
 
     class Meta:
         verbose_name = _("home page")
@@ -245,7 +250,12 @@ class StandardPage(Page):
     ]
 
     parent_page_types = ["home.HomePage", "home.StandardPage"]
-    subpage_types = ["home.StandardPage", "home.FormPage", "home.NewsIndexPage"]
+    subpage_types = [
+        "home.StandardPage",
+        "home.FormPage",
+        "home.NewsIndexPage",
+        "members.JoinPage",
+    ]
 
     class Meta:
         verbose_name = _("standard page")

@@ -236,7 +236,8 @@ def holder_users_sync(*, membership: Membership) -> None:
 
 
 def memberships_lapse(*, on: date | None = None, chunk_size: int = 500) -> int:
-    """Nightly: end active memberships whose end and grace period have passed.
+    """Nightly: end active memberships whose end and grace period have passed, and
+    those their holder chose to end whose period is over (no grace for them).
 
     Safe to run twice: a lapsed membership is no longer active, so it is not found
     again. Users who lost access through an employment that ended are checked too.
@@ -250,11 +251,17 @@ def memberships_lapse(*, on: date | None = None, chunk_size: int = 500) -> int:
     )
     lapsed = 0
     for membership in due.iterator(chunk_size=chunk_size):
+        if membership.cancel_requested_at is not None:
+            note = _("Ended at the end of the period, as the member asked.")
+            reason = Membership.EndReason.RESIGNED
+        else:
+            note = _("Ended after the grace period without renewal.")
+            reason = Membership.EndReason.LAPSED
         membership_transition(
             membership=membership,
             to_status=Status.ENDED,
-            note=_("Ended after the grace period without renewal."),
-            end_reason=Membership.EndReason.LAPSED,
+            note=note,
+            end_reason=reason,
         )
         lapsed += 1
     employment_users_sync(since=on - timedelta(days=7), until=on)

@@ -149,7 +149,11 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Members sign in with personal links from e-mails (guildhall.accounts.signin_links).
+    "sesame.backends.ModelBackend",
 ]
+SESAME_MAX_AGE = int(os.environ.get("GUILDHALL_SIGNIN_LINK_DAYS", "14")) * 24 * 3600
+SESAME_TOKEN_NAME = "sesame"  # noqa: S105 - the query parameter name, not a secret
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

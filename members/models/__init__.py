@@ -6,6 +6,17 @@ its own row in ``MembershipStatusChange``. "Member since", "lapsed" and "new thi
 year" are queries over these rows, not fields.
 """
 
+from .joining import (
+    Application,
+    DiscountRule,
+    DuesRun,
+    JoinConsent,
+    JoinPage,
+    MembershipPrice,
+    Renewal,
+    RenewalSettings,
+    age_on,
+)
 from .memberships import (
     Membership,
     MembershipQuerySet,
@@ -37,6 +48,15 @@ from .relations import (
 
 __all__ = [
     "ActionItem",
+    "Application",
+    "DiscountRule",
+    "DuesRun",
+    "JoinConsent",
+    "JoinPage",
+    "MembershipPrice",
+    "Renewal",
+    "RenewalSettings",
+    "age_on",
     "COUNTRY_CHOICES",
     "Chapter",
     "ChapterAdministrator",

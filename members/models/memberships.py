@@ -59,6 +59,19 @@ class MembershipType(models.Model):
         _("applications need approval"), default=False
     )
     is_public = models.BooleanField(_("open for applications"), default=True)
+    description = models.TextField(
+        _("description"),
+        blank=True,
+        help_text=_("What the membership gives; shown on the join page."),
+    )
+    allows_open_amount = models.BooleanField(
+        _("members may pay more than the fee"),
+        default=False,
+        help_text=_(
+            "The invoice accepts any amount from the fee up; what is paid beyond "
+            "it is recorded and thanked for as a gift."
+        ),
+    )
     is_active = models.BooleanField(_("in use"), default=True)
 
     class Meta:
@@ -84,12 +97,17 @@ class MembershipType(models.Model):
 class MembershipQuerySet(models.QuerySet):
     def granting_access(self, on: date | None = None):
         """Active memberships that have begun, counting each type's grace period after
-        the end. One small query for the distinct grace periods, then one filter."""
+        the end (not for those their holder chose to end). One small query for the distinct grace periods, then one filter."""
         on = on or timezone.localdate()
-        within = Q(end__isnull=True)
+        within = Q(end__isnull=True) | Q(end__gte=on)
         graces = MembershipType.objects.values_list("grace_days", flat=True).distinct()
         for grace in graces:
-            within |= Q(type__grace_days=grace, end__gte=on - timedelta(days=grace))
+            # A membership its holder chose to end gets no grace period.
+            within |= Q(
+                type__grace_days=grace,
+                end__gte=on - timedelta(days=grace),
+                cancel_requested_at__isnull=True,
+            )
         return self.filter(status=Membership.Status.ACTIVE, start__lte=on).filter(
             within
         )
@@ -166,6 +184,13 @@ class Membership(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="recruited_memberships",
+    )
+    cancel_requested_at = models.DateTimeField(
+        _("ends at the end of its period"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the member asked to end it; it is not renewed again."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

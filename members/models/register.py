@@ -114,6 +114,11 @@ class RegisterEntry(models.Model):
         related_name="+",
         help_text=_("The chapter that looks after this record."),
     )
+    invoices_by_post = models.BooleanField(
+        _("invoices by post"),
+        default=False,
+        help_text=_("Send invoices and reminders as letters instead of by e-mail."),
+    )
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True)

@@ -7,6 +7,7 @@ from wagtail.test.utils import WagtailPageTestCase
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
 from home.models import FormPage, HomePage, NewsIndexPage, NewsPage, StandardPage
+from members.models import JoinPage
 from tests.factories import SuperUserFactory, make_site_root
 
 
@@ -19,14 +20,18 @@ class PageTypeRulesTests(WagtailPageTestCase):
 
     def test_home_page_children(self):
         self.assertAllowedSubpageTypes(
-            HomePage, {StandardPage, NewsIndexPage, FormPage}
+            HomePage, {StandardPage, NewsIndexPage, FormPage, JoinPage}
         )
 
     def test_standard_pages_nest(self):
         self.assertAllowedParentPageTypes(StandardPage, {HomePage, StandardPage})
         self.assertAllowedSubpageTypes(
-            StandardPage, {StandardPage, FormPage, NewsIndexPage}
+            StandardPage, {StandardPage, FormPage, NewsIndexPage, JoinPage}
         )
+
+    def test_the_join_page_lives_on_the_public_site(self):
+        self.assertAllowedParentPageTypes(JoinPage, {HomePage, StandardPage})
+        self.assertAllowedSubpageTypes(JoinPage, set())
 
     def test_news_lives_only_in_a_news_index(self):
         self.assertAllowedSubpageTypes(NewsIndexPage, {NewsPage})

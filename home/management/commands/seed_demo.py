@@ -110,6 +110,7 @@ class Command(BaseCommand):
             images = self._images()
             home = self._home(images)
             self._pages(home, images)
+            self._join(home)
             self._settings(home, images)
             codes = self._staff()
         members = options.get("members")
@@ -375,6 +376,55 @@ class Command(BaseCommand):
                 )
             )
             home.save_revision().publish()
+
+    def _join(self, home) -> None:
+        """The join page, and a members-only page its new members land on."""
+        from django.contrib.auth.models import Group
+        from wagtail.models import PageViewRestriction
+
+        from members.demo import ensure_membership_types
+        from members.models import JoinConsent, JoinPage
+
+        group, _created = Group.objects.get_or_create(name="Members")
+        for mtype in ensure_membership_types().values():
+            mtype.groups.add(group)
+        for_members = self._child(
+            home,
+            StandardPage,
+            "for-members",
+            title="For members",
+            show_in_menus=True,
+            intro="Agreements, member prices and news for members only.",
+            body=[
+                paragraph(
+                    "<p>Welcome! Here you find the collective agreements, the price "
+                    "list for courses at member prices and the minutes of the board.</p>"
+                )
+            ],
+        )
+        if not PageViewRestriction.objects.filter(page=for_members).exists():
+            restriction = PageViewRestriction.objects.create(
+                page=for_members, restriction_type=PageViewRestriction.GROUPS
+            )
+            restriction.groups.add(group)
+        if JoinPage.objects.child_of(home).filter(slug="join").exists():
+            return
+        join = JoinPage(
+            slug="join",
+            title="Join us",
+            show_in_menus=True,
+            intro="<p>Become a member today: pay by card, Vipps or invoice.</p>",
+            thank_you="<p>Thank you for joining!</p>",
+            members_page=for_members,
+        )
+        join.consents = [
+            JoinConsent(
+                text="I accept the statutes and the privacy policy.", required=True
+            ),
+            JoinConsent(text="Send me the members' newsletter.", required=False),
+        ]
+        home.add_child(instance=join)
+        join.save_revision().publish()
 
     def _settings(self, home, images) -> None:
         site = Site.objects.get(root_page=home)
