@@ -21,6 +21,8 @@ _RELATIONS = (
     "actionitem",
     "selection",
 )
+#: Fees per chapter and discount rules: kept by membership officers.
+_PRICING = ("membershipprice", "discountrule")
 
 
 def _perms(app_label: str, actions: tuple[str, ...], models: tuple[str, ...]):
@@ -46,6 +48,10 @@ ROLES: dict[str, list[str]] = {
         "members.view_membershiptype",
         "members.view_membershipstatuschange",
         "members.view_chapter",
+        # Joining and renewal: officers decide applications and keep the prices.
+        *_perms("members", ("view", "change"), ("application",)),
+        *_perms("members", ("add", "change", "delete", "view"), _PRICING),
+        *_perms("members", ("view",), ("renewal", "duesrun")),
     ],
     ACCOUNTS_CLERKS: [
         ACCESS_ADMIN,
@@ -59,6 +65,9 @@ ROLES: dict[str, list[str]] = {
         "members.view_membershiptype",
         "members.view_membershipstatuschange",
         "members.view_chapter",
+        # The clerk starts the yearly dues run and follows renewals and applications.
+        *_perms("members", ("add", "view"), ("duesrun",)),
+        *_perms("members", ("view",), ("renewal", "application")),
     ],
     CHAPTER_ADMINS: [
         # The same rights as a membership officer; a ChapterAdministrator row limits
@@ -71,6 +80,8 @@ ROLES: dict[str, list[str]] = {
         "members.view_membershiptype",
         "members.view_membershipstatuschange",
         "members.view_chapter",
+        # Applications to their chapters only (``admin_join`` limits the list).
+        *_perms("members", ("view", "change"), ("application",)),
     ],
     EDITORS: [
         # Wagtail's own editors group keeps its page and media rights; the register
@@ -96,6 +107,10 @@ ROLES: dict[str, list[str]] = {
         "members.delete_extrafield",
         "members.view_membershipstatuschange",
         "members.delete_chapteradministrator",
+        *_perms("members", ("view", "change"), ("application",)),
+        *_perms("members", ("add", "change", "delete", "view"), _PRICING),
+        *_perms("members", ("add", "view"), ("duesrun",)),
+        *_perms("members", ("view",), ("renewal",)),
         *_perms("accounts", ("add", "change", "view"), ("user",)),
         *_perms("auth", ("add", "change", "view"), ("group",)),
     ],

@@ -27,6 +27,8 @@ from wagtail.permissions import register_permission_policy
 # build their tabbed record pages.
 from . import admin_audit, admin_crm, admin_views  # noqa: F401
 from .admin_choosers import organisation_chooser_viewset, person_chooser_viewset
+from .admin_dues import ChapterFeeViewSet, DiscountRuleViewSet, DuesRunViewSet
+from .admin_join import ApplicationViewSet
 from .admin_panels import (
     EmploymentsPanel,
     MembershipsPanel,
@@ -34,6 +36,7 @@ from .admin_panels import (
     extra_record_tabs,
 )
 from .admin_permissions import ArchiveInsteadOfDeletePolicy
+from .admin_recruitment import RecruitmentViewSet
 from .admin_scope import employments_visible_to
 from .forms import EmploymentForm, MembershipForm, OrganisationForm, PersonForm
 from .models import (
@@ -210,6 +213,7 @@ class PersonViewSet(ScopedModelViewSet):
                         FieldRowPanel(
                             [FieldPanel("email_secondary"), FieldPanel("phone_mobile")]
                         ),
+                        FieldPanel("invoices_by_post"),
                     ],
                     heading=_("Contact"),
                 ),
@@ -300,6 +304,7 @@ class OrganisationViewSet(ScopedModelViewSet):
                             ]
                         ),
                         FieldPanel("billing_email"),
+                        FieldPanel("invoices_by_post"),
                     ],
                     heading=_("Billing address"),
                 ),
@@ -470,6 +475,8 @@ class MembershipTypeViewSet(ModelViewSet):
         "groups",
         "requires_approval",
         "is_public",
+        "description",
+        "allows_open_amount",
         "is_active",
     ]
 
@@ -551,8 +558,13 @@ class RegisterViewSetGroup(ViewSetGroup):
         PersonViewSet,
         OrganisationViewSet,
         MembershipViewSet,
+        ApplicationViewSet,
+        RecruitmentViewSet,
+        DuesRunViewSet,
         EmploymentViewSet,
         MembershipTypeViewSet,
+        ChapterFeeViewSet,
+        DiscountRuleViewSet,
         TagViewSet,
         RelationTypeViewSet,
         FunctionClassificationViewSet,
