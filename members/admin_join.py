@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.views.generic import TemplateView
 from django_filters import ChoiceFilter, DateFromToRangeFilter, ModelChoiceFilter
 from wagtail.admin import messages
@@ -345,6 +345,13 @@ class DecideViewMixin(RefusingViewMixin):
             )
 
 
+NOT_AWAITING = ngettext_lazy(
+    "%(count)d application was not awaiting approval and was left as it was.",
+    "%(count)d applications were not awaiting approval and were left as they were.",
+    "count",
+)
+
+
 class ApproveView(DecideViewMixin, TemplateView):
     """Approving is one click from the list; a single application asks first."""
 
@@ -395,11 +402,12 @@ class ApproveView(DecideViewMixin, TemplateView):
         self.report(
             done,
             len(applications),
-            done_message=_("%(count)d application(s) approved."),
-            none_message=_(
-                "%(count)d application(s) were not awaiting approval and were "
-                "left as they were."
+            done_message=ngettext_lazy(
+                "%(count)d application approved.",
+                "%(count)d applications approved.",
+                "count",
             ),
+            none_message=NOT_AWAITING,
         )
         return redirect(self.next_url())
 
@@ -457,11 +465,12 @@ class RejectView(DecideViewMixin, TemplateView):
         self.report(
             done,
             len(applications),
-            done_message=_("%(count)d application(s) rejected; the reason was sent."),
-            none_message=_(
-                "%(count)d application(s) were not awaiting approval and were "
-                "left as they were."
+            done_message=ngettext_lazy(
+                "%(count)d application rejected; the reason was sent.",
+                "%(count)d applications rejected; the reason was sent.",
+                "count",
             ),
+            none_message=NOT_AWAITING,
         )
         return redirect(self.next_url())
 

@@ -575,10 +575,14 @@ def application_reject(*, application: Application, reason: str, by) -> Applicat
 
 
 def applications_approve(*, applications, by) -> int:
-    """Approve many at once, each in its own transaction; returns how many."""
+    """Approve many at once, each in its own transaction; those no longer awaiting
+    approval (another clerk was quicker) are left alone. Returns how many."""
     done = 0
     for application in applications:
-        application_approve(application=application, by=by)
+        try:
+            application_approve(application=application, by=by)
+        except JoinError:
+            continue
         done += 1
     return done
 
@@ -588,7 +592,10 @@ def applications_reject(*, applications, reason: str, by) -> int:
         raise JoinError(_("Say why the applications are rejected."))
     done = 0
     for application in applications:
-        application_reject(application=application, reason=reason, by=by)
+        try:
+            application_reject(application=application, reason=reason, by=by)
+        except JoinError:
+            continue
         done += 1
     return done
 

@@ -106,7 +106,7 @@ class Migration(migrations.Migration):
             name='DuesRun',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ends_by', models.DateField(help_text='Renew every membership whose current period ends on or before.', verbose_name='periods ending by')),
+                ('ends_by', models.DateField(help_text='Renew every membership whose current period ends on or before this date.', verbose_name='periods ending by')),
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('finished', 'Finished'), ('failed', 'Failed')], default='queued', max_length=10, verbose_name='status')),
                 ('total', models.PositiveIntegerField(default=0, verbose_name='memberships due')),
                 ('done', models.PositiveIntegerField(default=0, verbose_name='handled')),
@@ -170,7 +170,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(help_text='Shown on the order and invoice, e.g. “Student discount”.', max_length=120, verbose_name='name')),
                 ('condition', models.CharField(choices=[('age_under', 'Younger than N years'), ('age_from', 'N years or older'), ('first_period', 'First period of a new member'), ('joins_from_month', 'Joins in month N or later'), ('recruited', 'Recruited by a member')], max_length=20, verbose_name='condition')),
-                ('value', models.PositiveSmallIntegerField(blank=True, help_text='The age or month number the condition names.', null=True, verbose_name='N')),
+                ('value', models.PositiveSmallIntegerField(blank=True, help_text='The age or month number the condition names.', null=True, verbose_name='number (N)')),
                 ('applies_to', models.CharField(choices=[('both', 'Joining and renewal'), ('join', 'Joining only'), ('renewal', 'Renewal only')], default='both', max_length=10, verbose_name='applies to')),
                 ('percent', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0.01')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='percent off')),
                 ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='amount off')),

@@ -103,7 +103,7 @@ class DiscountRule(models.Model):
         _("condition"), max_length=20, choices=Condition.choices
     )
     value = models.PositiveSmallIntegerField(
-        _("N"),
+        _("number (N)"),
         null=True,
         blank=True,
         help_text=_("The age or month number the condition names."),
@@ -288,7 +288,9 @@ class DuesRun(models.Model):
 
     ends_by = models.DateField(
         _("periods ending by"),
-        help_text=_("Renew every membership whose current period ends on or before."),
+        help_text=_(
+            "Renew every membership whose current period ends on or before this date."
+        ),
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED

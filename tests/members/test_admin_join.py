@@ -155,7 +155,7 @@ def test_officer_approves_two_applications_in_bulk(
     assert first.decided_by is not None
     assert len(mail.outbox) == 2
     page = officer_client.get(response.url)
-    assert "2 application(s) approved." in page.content.decode()
+    assert "2 applications approved." in page.content.decode()
 
 
 def test_approving_again_leaves_a_decided_application_alone(
@@ -172,7 +172,7 @@ def test_approving_again_leaves_a_decided_application_alone(
     assert response.status_code == 302
     assert Application.objects.get(pk=done.pk).order_id == order_id
     page = officer_client.get(reverse(INDEX))
-    assert "were not awaiting approval" in page.content.decode()
+    assert "1 application was not awaiting approval" in page.content.decode()
 
 
 def test_reject_without_a_reason_is_refused_and_nothing_changes(

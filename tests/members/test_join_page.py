@@ -195,7 +195,7 @@ def test_fixed_chapter_asks_no_chapter(client, join_page, chapters, individual):
     response = client.get(join_page.url)
     html = soup(response)
     assert html.find("select", attrs={"name": "chapter"}) is None
-    assert "You join West." in visible_text(response)
+    assert "You are joining West." in visible_text(response)
 
 
 def test_a_type_with_an_age_discount_asks_the_birth_date(
