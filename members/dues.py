@@ -39,6 +39,39 @@ logger = logging.getLogger(__name__)
 
 RunStatus = DuesRun.Status
 
+#: What renewing a membership reads: the period, the holder's name, addresses,
+#: language and how they want their invoices (not the whole record).
+_ADDRESS = ["email", "postal_street", "postal_postcode", "postal_city"]
+RENEWAL_FIELDS = [
+    "end",
+    "type_id",
+    "chapter_id",
+    *(
+        f"person__{name}"
+        for name in [
+            *_ADDRESS,
+            "first_name",
+            "last_name",
+            "birth_date",
+            "preferred_language",
+            "invoices_by_post",
+            "user_id",
+        ]
+    ),
+    *(
+        f"organisation__{name}"
+        for name in [
+            *_ADDRESS,
+            "name",
+            "billing_email",
+            "billing_street",
+            "billing_postcode",
+            "billing_city",
+            "invoices_by_post",
+        ]
+    ),
+]
+
 
 def memberships_due(ends_by) -> QuerySet[Membership]:
     """Active memberships whose period ends by ``ends_by``, that are to go on, and
@@ -121,7 +154,7 @@ def _chunk_renew(run: DuesRun, batch: list[Membership], book: PriceBook) -> dict
     specs, pending = [], []
     free = []
     for membership in batch:
-        mtype = membership.type
+        mtype = book.types[membership.type_id]
         start = membership.end + timedelta(days=1)
         end = mtype.period_end(start)
         facts = PricingFacts(
@@ -223,7 +256,8 @@ def dues_run_execute(*, run_id: int, chunk_size: int = 1000) -> DuesRun:
             batch = list(
                 memberships_due(run.ends_by)
                 .filter(pk__gt=last_pk)
-                .select_related("type", "person", "organisation")
+                .select_related("person", "organisation")
+                .only(*RENEWAL_FIELDS)
                 .order_by("pk")[:chunk_size]
             )
             if not batch:

@@ -77,7 +77,8 @@ def _reduction(rule: DiscountRule, fee: Decimal) -> Decimal:
 
 
 class PriceBook:
-    """Every chapter fee and active discount rule, loaded once (three queries)."""
+    """Every membership type, chapter fee and active discount rule, loaded once
+    (four queries)."""
 
     def __init__(self):
         self.prices: dict[tuple[int, str], Decimal] = {
@@ -89,6 +90,9 @@ class PriceBook:
         self.chapter_paths: dict[int, str] = dict(
             Chapter.objects.values_list("pk", "path")
         )
+        self.types: dict[int, MembershipType] = {
+            mtype.pk: mtype for mtype in MembershipType.objects.all()
+        }
         self.rules: dict[int, list[DiscountRule]] = defaultdict(list)
         for rule in DiscountRule.objects.filter(is_active=True).order_by("pk"):
             self.rules[rule.type_id].append(rule)

@@ -102,7 +102,10 @@ def test_a_run_invoices_every_membership_due_once_even_when_run_twice(
     )
     invoice = Invoice.objects.get(order=renewal.order)
     assert invoice.kid and invoice.total == Decimal("600.00")
-    assert renewal.order.lines.get().description.startswith("Membership: Individual")
+    # In the member's own language (Norwegian unless they chose otherwise).
+    assert renewal.order.lines.get().description == (
+        "Medlemskap: Individual, 01.01.2027–31.12.2027"
+    )
     assert sorted(Invoice.objects.values_list("number", flat=True)) == [1, 2, 3]
     assert len(mail.outbox) == 3  # each invoice e-mailed with its PDF
     assert all(message.attachments for message in mail.outbox)
@@ -191,7 +194,7 @@ def test_paying_the_renewal_extends_the_membership_and_sends_a_receipt(
     membership.refresh_from_db()
     assert membership.end == date(2027, 12, 31)
     assert Renewal.objects.get().status == Renewal.Status.PAID
-    assert any("renewed" in message.subject for message in mail.outbox)
+    assert any("er fornyet" in message.subject for message in mail.outbox)
     # Next year's run charges the following period, once.
     with django_capture_on_commit_callbacks(execute=True):
         next_run = dues.dues_run_start(ends_by=date(2027, 12, 31))
