@@ -1,7 +1,7 @@
 """Joining in the back office: the applications queue.
 
 Applications are made by the join page (``members.join_views``) and decided here,
-one at a time or many at once, through ``members.joining``'s services: approving
+one at a time or many at once, through ``members.applications``' services: approving
 sends the applicant on to payment, rejecting sends them the reason given. A chapter
 admin sees and decides only the applications to their chapter and those below it.
 
@@ -31,10 +31,15 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from shop.admin_lists import money_display
 
-from . import joining
 from .admin_common import (
     TitledPageMixin,
     chapters_for,
+)
+from .applications import (
+    application_approve,
+    application_reject,
+    applications_approve,
+    applications_reject,
 )
 from .models import (
     Application,
@@ -388,12 +393,10 @@ class ApproveView(DecideViewMixin, TemplateView):
             return self.nothing_selected()
         try:
             if self.pk is not None:
-                joining.application_approve(
-                    application=applications[0], by=request.user
-                )
+                application_approve(application=applications[0], by=request.user)
                 done = 1
             else:
-                done = joining.applications_approve(
+                done = applications_approve(
                     applications=awaiting_approval(applications), by=request.user
                 )
         except ValidationError as error:
@@ -448,12 +451,12 @@ class RejectView(DecideViewMixin, TemplateView):
         reason = form.cleaned_data["reason"]
         try:
             if self.pk is not None:
-                joining.application_reject(
+                application_reject(
                     application=applications[0], reason=reason, by=request.user
                 )
                 done = 1
             else:
-                done = joining.applications_reject(
+                done = applications_reject(
                     applications=awaiting_approval(applications),
                     reason=reason,
                     by=request.user,

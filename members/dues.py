@@ -1,4 +1,5 @@
-"""The yearly dues run, and what paying (or not paying) a renewal does.
+"""The yearly dues run, what paying (or not paying) a renewal does, and a member
+ending their membership at the end of the period.
 
 A run renews every active membership whose current period ends on or before its
 date and that has no renewal for the period after: one ``Renewal`` per membership
@@ -20,6 +21,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
@@ -31,13 +33,23 @@ from shop import billing
 from shop.billing_bulk import OrderSpec, orders_invoice_many
 from shop.models import Invoice
 
-from .models import DuesRun, Membership, MembershipType, Renewal, RenewalSettings
+from .joining import UNFINISHED, JoinError
+from .models import (
+    Application,
+    DuesRun,
+    Membership,
+    MembershipType,
+    Renewal,
+    RenewalSettings,
+)
 from .pricing import PriceBook, PricingFacts
 from .services import Status, membership_transition
 
 logger = logging.getLogger(__name__)
 
 RunStatus = DuesRun.Status
+AppStatus = Application.Status
+CANCEL_SALT = "members.membership-cancel"
 
 #: What renewing a membership reads: the period, the holder's name, addresses,
 #: language and how they want their invoices (not the whole record).
@@ -352,7 +364,8 @@ def _receipt_enqueue(renewal_id: int) -> None:
 
 
 def renewal_receipt_send(*, renewal_id: int) -> bool:
-    from .joining import _email, gifts_of
+    from .applications import gifts_of
+    from .joining import _email
 
     renewal = Renewal.objects.select_related(
         "membership__type", "membership__person", "membership__organisation", "order"
@@ -405,3 +418,55 @@ def renewals_open_cancel(*, membership: Membership, reason: str, by=None) -> int
         renewal_cancelled(renewal=renewal)
         cancelled += 1
     return cancelled
+
+
+# Ending at the end of the period ---------------------------------------------------------
+
+
+def membership_cancel_token(membership: Membership) -> str:
+    return signing.Signer(salt=CANCEL_SALT).sign(str(membership.pk))
+
+
+def membership_from_cancel_token(token: str) -> Membership | None:
+    try:
+        pk = signing.Signer(salt=CANCEL_SALT).unsign(token)
+    except signing.BadSignature:
+        return None
+    return (
+        Membership.objects.select_related("type", "person", "organisation")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+@transaction.atomic
+def membership_cancel_at_period_end(*, membership: Membership, by=None) -> Membership:
+    """The member ends their membership at the end of the period they paid for: it
+    is not renewed, no grace period follows, and an unpaid renewal is credited."""
+    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    if locked.status not in (Status.ACTIVE, Status.APPLIED, Status.PENDING_PAYMENT):
+        raise JoinError(_("This membership has already ended."))
+    if locked.cancel_requested_at is not None:
+        return locked
+    if locked.status != Status.ACTIVE:
+        membership_transition(
+            membership=locked,
+            to_status=Status.CANCELLED,
+            by=by,
+            note=_("The applicant withdrew."),
+        )
+        Application.objects.filter(membership=locked, status__in=UNFINISHED).update(
+            status=AppStatus.CANCELLED
+        )
+        membership.refresh_from_db()
+        return membership
+    locked.cancel_requested_at = timezone.now()
+    locked._history_user = by
+    locked.save(update_fields=["cancel_requested_at"])
+    renewals_open_cancel(
+        membership=locked,
+        reason=_("The member ended the membership at the end of the period."),
+        by=by,
+    )
+    membership.refresh_from_db()
+    return membership

@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from . import joining
+from . import dues, joining
 from .join_forms import JoinForm
 from .models import Application, Chapter, JoinPage, Person
 
@@ -277,14 +277,14 @@ def join_done(request, uuid: UUID):
 @require_http_methods(["GET", "POST"])
 def membership_cancel(request, token: str):
     """End a membership at the end of its period, from the link in an e-mail."""
-    membership = joining.membership_from_cancel_token(token)
+    membership = dues.membership_from_cancel_token(token)
     if membership is None:
         return render(request, "members/join/cancel_invalid.html", status=404)
     error = ""
     if request.method == "POST":
         by = request.user if request.user.is_authenticated else None
         try:
-            membership = joining.membership_cancel_at_period_end(
+            membership = dues.membership_cancel_at_period_end(
                 membership=membership, by=by
             )
         except joining.JoinError as problem:

@@ -1,4 +1,4 @@
-"""Joining: an application becomes an order, and a paid order an active membership.
+"""Joining: the join page's application becomes an order (or waits for approval).
 
 ``application_submit`` is what the join page calls. The person (or the organisation
 and its contact person) and an applied membership are stored at once, so that an
@@ -6,9 +6,7 @@ abandoned payment leaves something for staff to see and a second try finds it ag
 instead of making a duplicate. Types that need approval wait for staff
 (``application_approve`` / ``application_reject``) before the order is made.
 
-When ``shop`` says the order was paid (``members.receivers``), ``application_complete``
-activates the membership, gives the person a user account and its groups, and sends
-the welcome e-mail with a personal sign-in link.
+What happens next (approval, payment, the welcome) is ``members.applications``.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -31,7 +28,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from shop import billing
-from shop.models import Gift, Invoice, Order
 from shop.paylinks import pay_path, pay_url
 
 from .models import (
@@ -47,9 +43,6 @@ from .models import (
 from .pricing import PriceBook, PricingFacts, Quote, needs_birth_date
 from .services import (
     Status,
-    membership_activate,
-    membership_transition,
-    user_sync_groups,
 )
 
 logger = logging.getLogger(__name__)
@@ -61,26 +54,18 @@ __all__ = [
     "JoinError",
     "OrganisationDetails",
     "Quote",
-    "application_approve",
-    "application_complete",
     "application_continue_link_send",
     "application_pay_path",
-    "application_reject",
     "application_submit",
-    "applications_approve",
-    "applications_reject",
-    "membership_cancel_at_period_end",
-    "membership_cancel_token",
-    "membership_from_cancel_token",
     "needs_birth_date",
     "quote",
+    "person_user_ensure",
     "recruiter_for_code",
     "signin_link_send",
 ]
 
 AppStatus = Application.Status
 UNFINISHED = (AppStatus.AWAITING_APPROVAL, AppStatus.AWAITING_PAYMENT)
-CANCEL_SALT = "members.membership-cancel"
 
 
 class JoinError(ValidationError):
@@ -194,6 +179,31 @@ def _staff_recipients() -> list[str]:
     from shop.notifications import staff_recipients
 
     return staff_recipients()
+
+
+def person_user_ensure(*, person: Person):
+    """The person's user account, made (without a password) if they have none.
+
+    An existing account with the person's e-mail is linked if it belongs to nobody
+    else; the person then signs in with a personal link.
+    """
+    if person.user_id:
+        return person.user
+    User = get_user_model()
+    email = person.email.strip()
+    if not email:
+        return None
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None and Person.objects.filter(user=user).exists():
+        logger.warning("Person %s: the account for their e-mail is taken.", person.pk)
+        return None
+    if user is None:
+        user = User.objects.create_user(
+            email=email, first_name=person.first_name, last_name=person.last_name
+        )
+    person.user = user
+    person.save(update_fields=["user"])
+    return user
 
 
 def signin_link_send(*, email: str, next_path: str = "/") -> None:
@@ -479,6 +489,8 @@ def _application_bill(application: Application, *, return_url: str = "") -> None
         gift=application.gift_amount,
     )
     if sum((line.unit_price * line.quantity for line in lines), Decimal(0)) <= 0:
+        from .applications import application_complete
+
         application_complete(application=application)
         return
     order = billing.order_create(
@@ -513,306 +525,3 @@ def application_continue_link_send(*, application: Application) -> None:
         to=[application.email],
         language=application.language,
     )
-
-
-# Decisions ----------------------------------------------------------------------------
-
-
-def _lock_unfinished(application: Application, status: str) -> Application:
-    locked = Application.objects.select_for_update().get(pk=application.pk)
-    if locked.status != status:
-        raise JoinError(
-            _("The application from %(name)s is no longer “%(status)s”.")
-            % {"name": locked.applicant_name, "status": AppStatus(status).label}
-        )
-    return locked
-
-
-@transaction.atomic
-def application_approve(*, application: Application, by) -> Application:
-    """Staff accept the application: the applicant is asked to pay (or, if it costs
-    nothing, becomes a member at once) and is told by e-mail."""
-    locked = _lock_unfinished(application, AppStatus.AWAITING_APPROVAL)
-    locked.decided_at = timezone.now()
-    locked.decided_by = by
-    locked.save(update_fields=["decided_at", "decided_by", "updated_at"])
-    _application_bill(locked)
-    locked.refresh_from_db()
-    if locked.status == AppStatus.AWAITING_PAYMENT:
-        _email(
-            template="application_approved",
-            context={"application": locked, "url": pay_url(locked.order)},
-            to=[locked.email],
-            language=locked.language,
-        )
-    application.refresh_from_db()
-    return locked
-
-
-@transaction.atomic
-def application_reject(*, application: Application, reason: str, by) -> Application:
-    """Staff turn the application down, with a reason the applicant is sent."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise JoinError(_("Say why the application is rejected."))
-    locked = _lock_unfinished(application, AppStatus.AWAITING_APPROVAL)
-    membership_transition(
-        membership=locked.membership, to_status=Status.REJECTED, by=by, note=reason
-    )
-    locked.status = AppStatus.REJECTED
-    locked.decided_at = timezone.now()
-    locked.decided_by = by
-    locked.decision_reason = reason
-    locked.save()
-    _email(
-        template="application_rejected",
-        context={"application": locked, "reason": reason},
-        to=[locked.email],
-        language=locked.language,
-    )
-    application.refresh_from_db()
-    return locked
-
-
-def applications_approve(*, applications, by) -> int:
-    """Approve many at once, each in its own transaction; those no longer awaiting
-    approval (another clerk was quicker) are left alone. Returns how many."""
-    done = 0
-    for application in applications:
-        try:
-            application_approve(application=application, by=by)
-        except JoinError:
-            continue
-        done += 1
-    return done
-
-
-def applications_reject(*, applications, reason: str, by) -> int:
-    if not (reason or "").strip():
-        raise JoinError(_("Say why the applications are rejected."))
-    done = 0
-    for application in applications:
-        try:
-            application_reject(application=application, reason=reason, by=by)
-        except JoinError:
-            continue
-        done += 1
-    return done
-
-
-# Completing ---------------------------------------------------------------------------
-
-
-def person_user_ensure(*, person: Person):
-    """The person's user account, made (without a password) if they have none.
-
-    An existing account with the person's e-mail is linked if it belongs to nobody
-    else; the person then signs in with a personal link.
-    """
-    if person.user_id:
-        return person.user
-    User = get_user_model()
-    email = person.email.strip()
-    if not email:
-        return None
-    user = User.objects.filter(email__iexact=email).first()
-    if user is not None and Person.objects.filter(user=user).exists():
-        logger.warning("Person %s: the account for their e-mail is taken.", person.pk)
-        return None
-    if user is None:
-        user = User.objects.create_user(
-            email=email, first_name=person.first_name, last_name=person.last_name
-        )
-    person.user = user
-    person.save(update_fields=["user"])
-    return user
-
-
-@transaction.atomic
-def application_complete(*, application: Application, by=None) -> Application:
-    """The application is paid for (or free): the membership begins today, the
-    person gets an account and the type's groups, and the welcome e-mail goes out.
-    A second call changes nothing."""
-    locked = Application.objects.select_for_update().get(pk=application.pk)
-    if locked.status not in UNFINISHED:
-        return locked
-    person = Person.objects.get(pk=locked.person_id)
-    user = person_user_ensure(person=person)
-    membership = Membership.objects.select_for_update().get(pk=locked.membership_id)
-    today = timezone.localdate()
-    if membership.status in (Status.APPLIED, Status.PENDING_PAYMENT):
-        if membership.start < today:
-            membership.start = today
-            membership.end = None
-            membership._history_user = by
-            membership.save(update_fields=["start", "end"])
-        membership_activate(
-            membership=membership,
-            by=by,
-            note=_("Paid online.") if locked.order_id else _("Joined."),
-        )
-    locked.status = AppStatus.COMPLETED
-    locked.save(update_fields=["status", "updated_at"])
-    if user is not None:
-        user_sync_groups(user=user)
-        if locked.order_id:
-            billing.order_user_link(order=locked.order, user=user)
-    transaction.on_commit(partial(_welcome_send_after_commit, locked.pk))
-    application.refresh_from_db()
-    return locked
-
-
-def _welcome_send_after_commit(application_id: int) -> None:
-    from .tasks import welcome_email
-
-    welcome_email.delay(application_id)
-
-
-def _members_path(application: Application) -> str:
-    """Where the join page sends new members: its members page, else the front."""
-    from .models import JoinPage
-
-    page = (
-        JoinPage.objects.filter(pk=application.answers.get("join_page_id") or 0)
-        .select_related("members_page")
-        .first()
-    )
-    if page is not None and page.members_page is not None:
-        return page.members_page.url or "/"
-    return "/"
-
-
-def gifts_of(order: Order | None) -> Decimal:
-    if order is None:
-        return Decimal("0.00")
-    return sum(
-        (gift.amount for gift in Gift.objects.filter(order=order)), Decimal("0.00")
-    )
-
-
-def welcome_send(*, application_id: int) -> bool:
-    """The welcome e-mail: membership, receipt (and thanks for a gift), a personal
-    sign-in link and the link to end the membership. Called by a task."""
-    from guildhall.accounts.signin_links import may_use_links, signin_url
-
-    application = Application.objects.select_related(
-        "person__user", "membership__type", "order", "organisation"
-    ).get(pk=application_id)
-    person = application.person
-    user = person.user
-    next_path = _members_path(application)
-    context = {
-        "application": application,
-        "person": person,
-        "membership": application.membership,
-        "order": application.order,
-        "paid": billing.order_paid_amount(application.order)
-        if application.order
-        else Decimal("0.00"),
-        "gift": gifts_of(application.order),
-        "signin_url": signin_url(user, next_path) if may_use_links(user) else "",
-        "cancel_url": _absolute(
-            reverse(
-                "members:membership_cancel",
-                kwargs={"token": membership_cancel_token(application.membership)},
-            )
-        ),
-    }
-    _email(
-        template="welcome",
-        context=context,
-        to=[(user.email if user else "") or application.email],
-        language=application.language or person.preferred_language,
-    )
-    return True
-
-
-def application_mark_invoiced(*, invoice: Invoice) -> None:
-    """The applicant chose to pay by invoice: the membership waits for the bank
-    payment, and the invoice is e-mailed (or queued as a letter)."""
-    from shop.notifications import invoice_send
-
-    application = (
-        Application.objects.filter(order_id=invoice.order_id, status__in=UNFINISHED)
-        .select_related("membership")
-        .first()
-    )
-    if application is None or invoice.kind != Invoice.Kind.INVOICE:
-        return
-    if application.membership.status == Status.APPLIED:
-        membership_transition(
-            membership=application.membership,
-            to_status=Status.PENDING_PAYMENT,
-            note=_("Invoice %(number)s sent; waiting for the bank payment.")
-            % {"number": invoice.display_number},
-        )
-    invoice_send(invoice=invoice)
-
-
-@transaction.atomic
-def application_cancel(*, application: Application, by=None, note: str = "") -> None:
-    """The application's order was cancelled (its invoice credited): it ends here."""
-    locked = Application.objects.select_for_update().get(pk=application.pk)
-    if locked.status not in UNFINISHED:
-        return
-    membership = locked.membership
-    if membership.status in (Status.APPLIED, Status.PENDING_PAYMENT):
-        membership_transition(
-            membership=membership, to_status=Status.CANCELLED, by=by, note=note
-        )
-    locked.status = AppStatus.CANCELLED
-    locked.save(update_fields=["status", "updated_at"])
-
-
-# Ending at the end of the period ---------------------------------------------------------
-
-
-def membership_cancel_token(membership: Membership) -> str:
-    return signing.Signer(salt=CANCEL_SALT).sign(str(membership.pk))
-
-
-def membership_from_cancel_token(token: str) -> Membership | None:
-    try:
-        pk = signing.Signer(salt=CANCEL_SALT).unsign(token)
-    except signing.BadSignature:
-        return None
-    return (
-        Membership.objects.select_related("type", "person", "organisation")
-        .filter(pk=pk)
-        .first()
-    )
-
-
-@transaction.atomic
-def membership_cancel_at_period_end(*, membership: Membership, by=None) -> Membership:
-    """The member ends their membership at the end of the period they paid for: it
-    is not renewed, no grace period follows, and an unpaid renewal is credited."""
-    from .dues import renewals_open_cancel
-
-    locked = Membership.objects.select_for_update().get(pk=membership.pk)
-    if locked.status not in (Status.ACTIVE, Status.APPLIED, Status.PENDING_PAYMENT):
-        raise JoinError(_("This membership has already ended."))
-    if locked.cancel_requested_at is not None:
-        return locked
-    if locked.status != Status.ACTIVE:
-        membership_transition(
-            membership=locked,
-            to_status=Status.CANCELLED,
-            by=by,
-            note=_("The applicant withdrew."),
-        )
-        Application.objects.filter(membership=locked, status__in=UNFINISHED).update(
-            status=AppStatus.CANCELLED
-        )
-        membership.refresh_from_db()
-        return membership
-    locked.cancel_requested_at = timezone.now()
-    locked._history_user = by
-    locked.save(update_fields=["cancel_requested_at"])
-    renewals_open_cancel(
-        membership=locked,
-        reason=_("The member ended the membership at the end of the period."),
-        by=by,
-    )
-    membership.refresh_from_db()
-    return membership

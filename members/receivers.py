@@ -18,8 +18,9 @@ def sync_access_on_sign_in(sender, request, user, **kwargs):
 def order_paid(sender, order, by=None, **kwargs):
     """Access follows money: a paid application or renewal takes effect at once, in
     the transaction that recorded the payment."""
+    from .applications import application_complete
     from .dues import renewal_paid
-    from .joining import UNFINISHED, application_complete
+    from .joining import UNFINISHED
     from .models import Application, Renewal
 
     for application in Application.objects.filter(order=order, status__in=UNFINISHED):
@@ -33,8 +34,9 @@ def order_cancelled(sender, order, by=None, **kwargs):
     """An unpaid application's or renewal's order was cancelled (credited)."""
     from django.utils.translation import gettext as _
 
+    from .applications import application_cancel
     from .dues import renewal_cancelled
-    from .joining import UNFINISHED, application_cancel
+    from .joining import UNFINISHED
     from .models import Application, Renewal
 
     for application in Application.objects.filter(order=order, status__in=UNFINISHED):
@@ -48,6 +50,6 @@ def order_cancelled(sender, order, by=None, **kwargs):
 @receiver(shop_signals.invoice_issued, dispatch_uid="members_invoice_issued")
 def invoice_issued(sender, invoice, by=None, **kwargs):
     """An applicant chose to pay by invoice: the membership waits for the bank."""
-    from .joining import application_mark_invoiced
+    from .applications import application_mark_invoiced
 
     application_mark_invoiced(invoice=invoice)

@@ -34,7 +34,7 @@ def dues_run_scheduled() -> int | None:
 )
 def welcome_email(application_id: int) -> bool:
     """The welcome e-mail of a new member, with a personal sign-in link."""
-    from .joining import welcome_send
+    from .applications import welcome_send
 
     return welcome_send(application_id=application_id)
 

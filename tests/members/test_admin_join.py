@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from members import joining, services
+from members import applications, joining, services
 from members.joining import ApplicantDetails
 from members.models import Application, Membership
 from tests.factories import StaffUserFactory
@@ -162,7 +162,7 @@ def test_approving_again_leaves_a_decided_application_alone(
     officer_client, chapters, vetted
 ):
     done = apply(vetted, chapters.oslo)
-    joining.application_approve(application=done, by=None)
+    applications.application_approve(application=done, by=None)
     order_id = Application.objects.get(pk=done.pk).order_id
 
     response = officer_client.post(

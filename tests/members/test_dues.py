@@ -10,7 +10,8 @@ from django.core import mail
 from django.utils import timezone
 
 from members import dues
-from members.joining import membership_cancel_at_period_end, person_user_ensure
+from members.dues import membership_cancel_at_period_end
+from members.joining import person_user_ensure
 from members.models import (
     DiscountRule,
     DuesRun,

@@ -13,7 +13,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from members import joining
+from members import applications, dues
 from members.models import (
     Application,
     DiscountRule,
@@ -618,7 +618,7 @@ def test_cancel_link_ends_the_membership_at_the_end_of_its_period(
     assert membership.status == Membership.Status.ACTIVE
     url = reverse(
         "members:membership_cancel",
-        kwargs={"token": joining.membership_cancel_token(membership)},
+        kwargs={"token": dues.membership_cancel_token(membership)},
     )
 
     page = client_get_text(client, url)
@@ -684,7 +684,9 @@ def test_rejected_application_says_so(submit, client, join_page, chapters, indiv
     individual.save()
     submit(client, join_page, form_data(join_page, chapters.oslo, individual))
     application = Application.objects.get()
-    joining.application_reject(application=application, reason="Not eligible.", by=None)
+    applications.application_reject(
+        application=application, reason="Not eligible.", by=None
+    )
 
     response = client.get(
         reverse("members:join_done", kwargs={"uuid": application.uuid})

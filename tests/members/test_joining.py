@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.utils import timezone
 
-from members import joining
+from members import applications, dues, joining
 from members.joining import (
     AlreadyInRegister,
     ApplicantDetails,
@@ -187,7 +187,7 @@ def test_paying_activates_grants_the_groups_and_sends_the_welcome_link(
     assert "/account/link/?sesame=" in welcome[0].body
     assert "/members/membership/cancel/" in welcome[0].body
     # A second confirmation of the same order changes nothing.
-    joining.application_complete(application=application)
+    applications.application_complete(application=application)
     assert len([m for m in mail.outbox if "Welcome" in m.subject]) == 1
 
 
@@ -334,7 +334,7 @@ def test_a_type_that_needs_approval_grants_nothing_before_approval(
     assert "received" in mail.outbox[0].subject
 
     clerk = StaffUserFactory()
-    committed(joining.application_approve, application=application, by=clerk)
+    committed(applications.application_approve, application=application, by=clerk)
     application.refresh_from_db()
     assert application.status == Application.Status.AWAITING_PAYMENT
     assert application.order.total == Decimal("800.00")
@@ -351,9 +351,9 @@ def test_a_rejected_application_is_told_why_and_gets_nothing(chapters):
     application = submit(mtype, chapters.oslo)
     clerk = StaffUserFactory()
     with pytest.raises(JoinError):
-        joining.application_reject(application=application, reason=" ", by=clerk)
+        applications.application_reject(application=application, reason=" ", by=clerk)
     committed(
-        joining.application_reject,
+        applications.application_reject,
         application=application,
         reason="Only for professionals.",
         by=clerk,
@@ -363,7 +363,7 @@ def test_a_rejected_application_is_told_why_and_gets_nothing(chapters):
     assert application.membership.status == Membership.Status.REJECTED
     assert "Only for professionals." in mail.outbox[-1].body
     with pytest.raises(JoinError):
-        joining.application_approve(application=application, by=clerk)
+        applications.application_approve(application=application, by=clerk)
 
 
 def test_a_company_joins_and_its_contact_person_gets_access(chapters, members_group):
@@ -437,10 +437,10 @@ def test_a_member_ends_at_the_end_of_the_period_without_grace(
     application = submit(individual, chapters.oslo)
     pay_by_card(application.order)
     membership = Membership.objects.get(pk=application.membership_id)
-    token = joining.membership_cancel_token(membership)
-    assert joining.membership_from_cancel_token(token) == membership
-    assert joining.membership_from_cancel_token(token + "x") is None
-    joining.membership_cancel_at_period_end(membership=membership)
+    token = dues.membership_cancel_token(membership)
+    assert dues.membership_from_cancel_token(token) == membership
+    assert dues.membership_from_cancel_token(token + "x") is None
+    dues.membership_cancel_at_period_end(membership=membership)
     membership.refresh_from_db()
     assert membership.cancel_requested_at is not None
     user = Person.objects.get(pk=application.person_id).user
