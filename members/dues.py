@@ -28,7 +28,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guildhall.bulk import objects_insert
+from guildhall.bulk import objects_insert, rows_insert
 from shop import billing
 from shop.billing_bulk import OrderSpec, orders_invoice_many
 from shop.models import Invoice
@@ -207,23 +207,23 @@ def _chunk_renew(run: DuesRun, batch: list[Membership], book: PriceBook) -> dict
         pending.append((membership, start, end))
     with transaction.atomic():
         invoices = orders_invoice_many(specs=specs, by=run.created_by)
-        objects_insert(
+        rows_insert(
             Renewal,
             [
-                Renewal(
-                    membership_id=membership.pk,
-                    period_start=start,
-                    period_end=end,
-                    amount=invoice.total,
-                    order_id=invoice.order_id,
-                    run_id=run.pk,
-                )
+                {
+                    "membership_id": membership.pk,
+                    "period_start": start,
+                    "period_end": end,
+                    "amount": invoice.total,
+                    "order_id": invoice.order_id,
+                    "run_id": run.pk,
+                }
                 for (membership, start, end), invoice in zip(
                     pending, invoices, strict=True
                 )
-            ]
-            + free,
+            ],
         )
+        objects_insert(Renewal, free)
         for renewal in free:
             _membership_extend(renewal=renewal, by=run.created_by)
         for invoice in invoices:

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guildhall.bulk import objects_insert
+from guildhall.bulk import objects_insert, rows_insert
 
 from .billing import (
     BillingError,
@@ -66,6 +66,10 @@ class OrderSpec:
     extra: dict = field(default_factory=dict)
 
 
+def _without(row: dict, *names: str) -> dict:
+    return {key: value for key, value in row.items() if key not in names}
+
+
 def _numbers_reserve(series: InvoiceSeries, year: int, count: int) -> range:
     """``count`` consecutive numbers of the series' year; the counter row stays
     locked until the transaction ends, so other issuers wait and no gap appears."""
@@ -97,7 +101,7 @@ def orders_invoice_many(
     today = timezone.localdate(now)
     currency = default_currency()
     orders: list[Order] = []
-    order_lines: list[list[OrderLine]] = []
+    order_lines: list[list[dict]] = []
     for spec in specs:
         _lines_check(spec.lines)
         customer_type, customer_id = _reference(spec.customer)
@@ -106,19 +110,20 @@ def orders_invoice_many(
             item_type, item_id = _reference(line.item)
             total = money(line.quantity * line.unit_price)
             lines.append(
-                OrderLine(
-                    position=position,
-                    kind=line.kind,
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_price=money(line.unit_price),
-                    vat_rate=line.vat_rate,
-                    total=total,
-                    item_type=item_type,
-                    item_id=item_id,
-                )
+                {
+                    "position": position,
+                    "kind": line.kind,
+                    "description": line.description,
+                    "quantity": line.quantity,
+                    "unit_price": money(line.unit_price),
+                    "vat_rate": line.vat_rate,
+                    "total": total,
+                    "vat_amount": vat_included(total, line.vat_rate),
+                    "item_type_id": item_type.pk if item_type else None,
+                    "item_id": item_id,
+                }
             )
-        total = money(sum((line.total for line in lines), ZERO))
+        total = money(sum((line["total"] for line in lines), ZERO))
         if total <= 0:
             raise BillingError(_("There is nothing to invoice on this order."))
         order = Order(
@@ -130,9 +135,7 @@ def orders_invoice_many(
             customer_identifier=spec.customer_identifier,
             currency=currency,
             total=total,
-            vat_total=money(
-                sum((vat_included(ln.total, ln.vat_rate) for ln in lines), ZERO)
-            ),
+            vat_total=money(sum((line["vat_amount"] for line in lines), ZERO)),
             by_post=spec.by_post,
             user_id=spec.user_id,
             created_by=by,
@@ -146,14 +149,19 @@ def orders_invoice_many(
         order_lines.append(lines)
 
     objects_insert(Order, orders, when=now)
-    for order, lines in zip(orders, order_lines, strict=True):
-        for line in lines:
-            line.order_id = order.pk
-    objects_insert(OrderLine, [line for lines in order_lines for line in lines])
-    objects_insert(
+    rows_insert(
+        OrderLine,
+        [
+            {**_without(line, "vat_amount"), "order_id": order.pk}
+            for order, lines in zip(orders, order_lines, strict=True)
+            for line in lines
+        ],
+    )
+    by_id = by.pk if by is not None else None
+    rows_insert(
         OrderStatusChange,
         [
-            OrderStatusChange(order_id=order.pk, to_status=order.status, by=by, at=now)
+            {"order_id": order.pk, "to_status": order.status, "by_id": by_id}
             for order in orders
         ],
         when=now,
@@ -193,19 +201,13 @@ def orders_invoice_many(
         for order, number in zip(orders, numbers, strict=True)
     ]
     objects_insert(Invoice, invoices, when=now)
-    objects_insert(
+    rows_insert(
         InvoiceLine,
         [
-            InvoiceLine(
-                invoice_id=invoice.pk,
-                position=line.position,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                vat_rate=line.vat_rate,
-                total=line.total,
-                vat_amount=vat_included(line.total, line.vat_rate),
-            )
+            {
+                **_without(line, "item_type_id", "item_id", "kind"),
+                "invoice_id": invoice.pk,
+            }
             for invoice, lines in zip(invoices, order_lines, strict=True)
             for line in lines
         ],

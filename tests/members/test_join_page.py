@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -694,3 +696,34 @@ def test_rejected_application_says_so(submit, client, join_page, chapters, indiv
 
     assert "Your application was not accepted" in visible_text(response)
     assert "_auth_user_id" not in client.session
+
+
+def test_the_join_page_issues_as_many_queries_with_more_types_and_rules(
+    client, join_page, chapters
+):
+    """The types, their chapter fees and discount rules load in a fixed number of
+    queries, however many an association offers."""
+
+    def queries_for_page() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(join_page.url, {"chapter": chapters.oslo.pk})
+        assert response.status_code == 200
+        return len(queries)
+
+    queries_for_page()  # the first view of a site also stores its settings
+    before = queries_for_page()
+    for number in range(4):
+        extra = MembershipTypeFactory(name=f"Extra {number}", fee=Decimal("100.00"))
+        MembershipPrice.objects.create(
+            type=extra, chapter=chapters.east, fee=Decimal("90.00")
+        )
+        DiscountRule.objects.create(
+            type=extra,
+            name=f"Youth {number}",
+            condition=DiscountRule.Condition.AGE_UNDER,
+            value=26,
+            percent=Decimal("50"),
+        )
+    after = queries_for_page()
+    assert "Extra 3" in client.get(join_page.url).content.decode()
+    assert after == before
