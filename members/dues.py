@@ -20,7 +20,6 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -43,6 +42,7 @@ from .models import (
     RenewalSettings,
 )
 from .pricing import PriceBook, PricingFacts
+from .selectors import holder_billing
 from .services import Status, membership_transition
 
 logger = logging.getLogger(__name__)
@@ -129,36 +129,6 @@ def _run_enqueue(run_id: int) -> None:
     dues_run.delay(run_id)
 
 
-def _holder_billing(membership: Membership) -> dict:
-    holder = membership.organisation or membership.person
-    if membership.organisation_id:
-        email = holder.billing_email or holder.email
-        street = holder.billing_street or holder.postal_street
-        postcode = holder.billing_postcode or holder.postal_postcode
-        city = holder.billing_city or holder.postal_city
-        language = settings.LANGUAGE_CODE
-    else:
-        email = holder.email
-        street, postcode, city = (
-            holder.postal_street,
-            holder.postal_postcode,
-            holder.postal_city,
-        )
-        language = holder.preferred_language
-    address = "\n".join(
-        part for part in (str(holder), street, f"{postcode} {city}".strip()) if part
-    )
-    return {
-        "customer": holder,
-        "customer_name": str(holder),
-        "customer_email": email,
-        "billing_address": address,
-        "by_post": holder.invoices_by_post or not email,
-        "language": language,
-        "user_id": getattr(holder, "user_id", None),
-    }
-
-
 def _chunk_renew(run: DuesRun, batch: list[Membership], book: PriceBook) -> dict:
     """Renew one chunk in one transaction; returns the counts to add to the run."""
     counts = {"invoiced": 0, "by_email": 0, "by_post": 0, "free": 0}
@@ -174,7 +144,11 @@ def _chunk_renew(run: DuesRun, batch: list[Membership], book: PriceBook) -> dict
             birth_date=membership.person.birth_date if membership.person_id else None,
             renewal=True,
         )
-        billing_details = _holder_billing(membership)
+        holder = membership.organisation or membership.person
+        billing_details = {
+            **holder_billing(holder),
+            "user_id": getattr(holder, "user_id", None),
+        }
         lines = book.lines(
             membership=membership,
             mtype=mtype,

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from shop import billing
+from shop import billing as shop_billing
 from shop.paylinks import pay_path, pay_url
 
 from .models import (
@@ -41,6 +41,7 @@ from .models import (
     Person,
 )
 from .pricing import PriceBook, PricingFacts, Quote, needs_birth_date
+from .selectors import holder_billing
 from .services import (
     Status,
 )
@@ -442,32 +443,6 @@ def application_submit(
     return application
 
 
-def _holder_billing(application: Application) -> dict:
-    holder = application.organisation or application.person
-    if application.organisation:
-        email = holder.billing_email or holder.email or application.person.email
-        street = holder.billing_street or holder.postal_street
-        postcode = holder.billing_postcode or holder.postal_postcode
-        city = holder.billing_city or holder.postal_city
-    else:
-        email = holder.email or application.email
-        street, postcode, city = (
-            holder.postal_street,
-            holder.postal_postcode,
-            holder.postal_city,
-        )
-    address = "\n".join(
-        part for part in (str(holder), street, f"{postcode} {city}".strip()) if part
-    )
-    return {
-        "customer": holder,
-        "customer_name": str(holder),
-        "customer_email": email,
-        "billing_address": address,
-        "by_post": holder.invoices_by_post,
-    }
-
-
 def _application_bill(application: Application, *, return_url: str = "") -> None:
     """Make the order for the application, or complete it at once if it costs
     nothing."""
@@ -493,14 +468,18 @@ def _application_bill(application: Application, *, return_url: str = "") -> None
 
         application_complete(application=application)
         return
-    order = billing.order_create(
+    billing = holder_billing(
+        application.organisation or application.person,
+        email_fallback=application.person.email or application.email,
+    )
+    billing["language"] = application.language or billing["language"]
+    order = shop_billing.order_create(
         lines=lines,
         user=application.person.user,
-        language=application.language or None,
         open_amount=mtype.allows_open_amount,
         return_url=return_url
         or reverse("members:join_done", kwargs={"uuid": application.uuid}),
-        **_holder_billing(application),
+        **billing,
     )
     application.order = order
     application.status = AppStatus.AWAITING_PAYMENT

@@ -6,6 +6,7 @@ through these, so a chapter admin never sees another chapter's records.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from .models import Chapter, ChapterAdministrator, Membership, Organisation, Person
@@ -77,3 +78,34 @@ def _in_scope(scope: QuerySet, *, holder: str) -> Q:
         chapter__in=scope, **{f"{holder}__isnull": False}
     ).values(holder)
     return Q(chapter__in=scope) | Q(pk__in=holders)
+
+
+def holder_billing(holder, *, email_fallback: str = "") -> dict:
+    """Who an invoice for a person's or organisation's membership goes to: name,
+    e-mail, address (an organisation's billing address first), letters or e-mail,
+    and language, as ``shop``'s order functions take them."""
+    if isinstance(holder, Organisation):
+        email = holder.billing_email or holder.email or email_fallback
+        street = holder.billing_street or holder.postal_street
+        postcode = holder.billing_postcode or holder.postal_postcode
+        city = holder.billing_city or holder.postal_city
+        language = settings.LANGUAGE_CODE
+    else:
+        email = holder.email or email_fallback
+        street, postcode, city = (
+            holder.postal_street,
+            holder.postal_postcode,
+            holder.postal_city,
+        )
+        language = holder.preferred_language
+    address = "\n".join(
+        part for part in (str(holder), street, f"{postcode} {city}".strip()) if part
+    )
+    return {
+        "customer": holder,
+        "customer_name": str(holder),
+        "customer_email": email,
+        "billing_address": address,
+        "by_post": holder.invoices_by_post or not email,
+        "language": language,
+    }
