@@ -18,6 +18,7 @@ urlpatterns = [
     path("search/", home_views.search, name="search"),
     path("shop/", include("shop.urls")),
     path("members/", include("members.urls")),
+    path("account/", include("extranet.urls")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", home_views.robots_txt, name="robots_txt"),
     path("i18n/setlang/", set_language, name="set_language"),

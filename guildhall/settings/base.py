@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "home",
     "members",
     "shop",
+    "extranet",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -171,7 +172,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "wagtailadmin_login"
+# Members sign in on the public site (extranet); staff pages name the admin's own
+# sign-in page, which asks for the second factor.
+LOGIN_URL = "extranet:signin"
+LOGIN_REDIRECT_URL = "/account/my-account/"
+# Restricted pages send visitors to the members' sign-in page, not the admin's.
+WAGTAIL_FRONTEND_LOGIN_URL = "/account/sign-in/"
 
 # Failed sign-ins are limited per account and, separately, per address (django-axes).
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
