@@ -440,7 +440,7 @@ def test_an_open_renewal_offers_to_pay_it(client, world):
     )
     client.force_login(world["kari_user"])
     page = client.get(url("memberships")).content.decode()
-    assert "Renew: pay NOK 500.00" in page
+    assert "Renew: pay 500.00 NOK" in page
     assert pay_path(order) in page
 
 
