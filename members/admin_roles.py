@@ -52,6 +52,8 @@ ROLES: dict[str, list[str]] = {
         *_perms("members", ("view", "change"), ("application",)),
         *_perms("members", ("add", "change", "delete", "view"), _PRICING),
         *_perms("members", ("view",), ("renewal", "duesrun")),
+        # Self-service changes held for approval (``admin_change_requests``).
+        *_perms("members", ("view", "change"), ("changerequest",)),
     ],
     ACCOUNTS_CLERKS: [
         ACCESS_ADMIN,
@@ -82,6 +84,8 @@ ROLES: dict[str, list[str]] = {
         "members.view_chapter",
         # Applications to their chapters only (``admin_join`` limits the list).
         *_perms("members", ("view", "change"), ("application",)),
+        # Change requests of their chapters' persons (``admin_change_requests``).
+        *_perms("members", ("view", "change"), ("changerequest",)),
     ],
     EDITORS: [
         # Wagtail's own editors group keeps its page and media rights; the register
@@ -111,6 +115,8 @@ ROLES: dict[str, list[str]] = {
         *_perms("members", ("add", "change", "delete", "view"), _PRICING),
         *_perms("members", ("add", "view"), ("duesrun",)),
         *_perms("members", ("view",), ("renewal",)),
+        *_perms("members", ("view", "change"), ("changerequest",)),
+        "members.change_selfservicesettings",
         *_perms("accounts", ("add", "change", "view"), ("user",)),
         *_perms("auth", ("add", "change", "view"), ("group",)),
     ],

@@ -6,6 +6,11 @@ its own row in ``MembershipStatusChange``. "Member since", "lapsed" and "new thi
 year" are queries over these rows, not fields.
 """
 
+from .change_requests import (
+    ChangeRequest,
+    ChangeRequestQuerySet,
+    SelfServiceSettings,
+)
 from .joining import (
     Application,
     DiscountRule,
@@ -58,6 +63,8 @@ __all__ = [
     "RenewalSettings",
     "age_on",
     "COUNTRY_CHOICES",
+    "ChangeRequest",
+    "ChangeRequestQuerySet",
     "Chapter",
     "ChapterAdministrator",
     "Committee",
@@ -77,5 +84,6 @@ __all__ = [
     "RegisterEntry",
     "RelationType",
     "Selection",
+    "SelfServiceSettings",
     "Tag",
 ]
