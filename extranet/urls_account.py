@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views_account as views
+from . import views_details, views_privacy
 
 urlpatterns = [
     path("", views.account, name="account"),
@@ -12,6 +13,12 @@ urlpatterns = [
         views.membership_end,
         name="membership_end",
     ),
+    path("details/", views_details.details, name="details"),
+    path(
+        "details/requests/<int:pk>/withdraw/",
+        views_details.withdraw,
+        name="details_withdraw",
+    ),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<str:code>/", views.order, name="order"),
     path(
@@ -19,4 +26,8 @@ urlpatterns = [
         views.invoice_message,
         name="invoice_message",
     ),
+    path("privacy/", views_privacy.privacy, name="privacy"),
+    path("privacy/my-data.json", views_privacy.privacy_json, name="privacy_json"),
+    path("privacy/my-data.zip", views_privacy.privacy_csv, name="privacy_csv"),
+    path("privacy/close/", views_privacy.privacy_close, name="privacy_close"),
 ]

@@ -26,6 +26,7 @@ from wagtail.permissions import register_permission_policy
 # groups) through RECORD_TABS_HOOK, so they are imported before the viewsets below
 # build their tabbed record pages.
 from . import admin_audit, admin_crm, admin_views  # noqa: F401
+from .admin_change_requests import ChangeRequestViewSet
 from .admin_choosers import organisation_chooser_viewset, person_chooser_viewset
 from .admin_dues import ChapterFeeViewSet, DiscountRuleViewSet, DuesRunViewSet
 from .admin_join import ApplicationViewSet
@@ -36,6 +37,7 @@ from .admin_panels import (
     extra_record_tabs,
 )
 from .admin_permissions import ArchiveInsteadOfDeletePolicy
+from .admin_privacy import PersonAnonymiseView, PersonEditView
 from .admin_recruitment import RecruitmentViewSet
 from .admin_scope import employments_visible_to
 from .forms import EmploymentForm, MembershipForm, OrganisationForm, PersonForm
@@ -168,6 +170,7 @@ class PersonViewSet(ScopedModelViewSet):
     search_fields = ["first_name", "last_name", "email"]
     select_related = ("chapter",)
     archivable = True
+    edit_view_class = PersonEditView
     list_display = [
         "last_name",
         "first_name",
@@ -199,6 +202,16 @@ class PersonViewSet(ScopedModelViewSet):
         "archived_at",
     ]
     export_filename = "persons"
+
+    def get_urlpatterns(self):
+        return super().get_urlpatterns() + [
+            path(
+                "anonymise/<int:pk>/",
+                self.construct_view(PersonAnonymiseView, model=self.model),
+                name="anonymise",
+            ),
+        ]
+
     edit_handler = _record_tabs(
         Person,
         ObjectList(
@@ -559,6 +572,7 @@ class RegisterViewSetGroup(ViewSetGroup):
         OrganisationViewSet,
         MembershipViewSet,
         ApplicationViewSet,
+        ChangeRequestViewSet,
         RecruitmentViewSet,
         DuesRunViewSet,
         EmploymentViewSet,
