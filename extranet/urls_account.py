@@ -3,7 +3,7 @@
 from django.urls import path
 
 from . import views_account as views
-from . import views_details, views_privacy
+from . import views_details, views_organisation, views_privacy
 
 urlpatterns = [
     path("", views.account, name="account"),
@@ -18,6 +18,31 @@ urlpatterns = [
         "details/requests/<int:pk>/withdraw/",
         views_details.withdraw,
         name="details_withdraw",
+    ),
+    path(
+        "organisations/<int:pk>/",
+        views_organisation.organisation,
+        name="organisation",
+    ),
+    path(
+        "organisations/<int:pk>/colleagues/add/",
+        views_organisation.colleague_add,
+        name="organisation_colleague_add",
+    ),
+    path(
+        "organisations/<int:pk>/colleagues/<int:employment_id>/contact/",
+        views_organisation.colleague_update,
+        name="organisation_colleague_update",
+    ),
+    path(
+        "organisations/<int:pk>/colleagues/<int:employment_id>/end/",
+        views_organisation.colleague_end,
+        name="organisation_colleague_end",
+    ),
+    path(
+        "organisations/<int:pk>/requests/<int:request_id>/withdraw/",
+        views_organisation.organisation_withdraw,
+        name="organisation_withdraw",
     ),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<str:code>/", views.order, name="order"),
