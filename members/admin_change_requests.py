@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
@@ -23,11 +22,13 @@ from django.views.generic import TemplateView
 from django_filters import ChoiceFilter
 from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
-from wagtail.admin.ui.tables import BaseColumn, Column, TitleColumn
+from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from .admin_join import RefusingViewMixin
+from .admin_queues import DecisionQueueIndexMixin
+from .admin_queues import SelectColumn as BaseSelectColumn
 from .change_requests import (
     DECIDE_PERMISSION,
     change_requests_approve,
@@ -84,7 +85,7 @@ class ChangeRequestFilterSet(WagtailFilterSet):
         fields = ["status", "field"]
 
 
-class SelectColumn(BaseColumn):
+class SelectColumn(BaseSelectColumn):
     """A checkbox per pending row, named ``change_request``, for the bulk buttons."""
 
     header_template_name = "members/admin/change_requests/select_header.html"
@@ -118,11 +119,14 @@ def change_request_search_q(term: str) -> Q:
     )
 
 
-class ChangeRequestIndexView(generic.IndexView):
+class ChangeRequestIndexView(DecisionQueueIndexMixin, generic.IndexView):
     """Pending first, newest first within each group. Related rows come with the
     list: its query count does not grow with its length."""
 
     results_template_name = "members/admin/change_requests/results.html"
+    may_decide = staticmethod(can_decide)
+    search_q = staticmethod(change_request_search_q)
+    url_namespace = "register_change_requests"
     default_ordering = ("queue_rank", "-created_at", "-pk")
 
     def get_base_queryset(self):
@@ -137,31 +141,6 @@ class ChangeRequestIndexView(generic.IndexView):
                 ),
             )
         )
-
-    @cached_property
-    def columns(self):
-        columns = super().columns
-        if can_decide(self.request.user):
-            return columns
-        return [column for column in columns if not isinstance(column, SelectColumn)]
-
-    def search_queryset(self, queryset):
-        if not self.is_searching:
-            return queryset
-        for term in self.search_query.split():
-            queryset = queryset.filter(change_request_search_q(term))
-        return queryset
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        query = self.request.GET.urlencode()
-        context.update(
-            can_decide=can_decide(self.request.user),
-            approve_url=reverse("register_change_requests:approve"),
-            reject_url=reverse("register_change_requests:reject"),
-            next_url=f"{self.index_url}?{query}" if query else self.index_url,
-        )
-        return context
 
 
 # --- Deciding -------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
@@ -25,7 +24,7 @@ from django.views.generic import TemplateView
 from django_filters import ChoiceFilter, DateFromToRangeFilter, ModelChoiceFilter
 from wagtail.admin import messages
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import BaseColumn, Column, TitleColumn
+from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -35,6 +34,8 @@ from .admin_common import (
     TitledPageMixin,
     chapters_for,
 )
+from .admin_queues import DecisionQueueIndexMixin
+from .admin_queues import SelectColumn as BaseSelectColumn
 from .applications import (
     application_approve,
     application_reject,
@@ -128,7 +129,7 @@ class ApplicationFilterSet(WagtailFilterSet):
         return queryset.filter(chapter__path__startswith=value.path)
 
 
-class SelectColumn(BaseColumn):
+class SelectColumn(BaseSelectColumn):
     """A checkbox per row, named ``application``, for the list's bulk buttons."""
 
     header_template_name = "members/admin/join/select_header.html"
@@ -160,12 +161,15 @@ def application_search_q(term: str) -> Q:
     )
 
 
-class ApplicationIndexView(generic.IndexView):
+class ApplicationIndexView(DecisionQueueIndexMixin, generic.IndexView):
     """The queue: those awaiting approval first, newest first within each status.
     Every related row comes with the list, so its query count does not grow with
     its length."""
 
     results_template_name = "members/admin/join/application_results.html"
+    may_decide = staticmethod(can_decide)
+    search_q = staticmethod(application_search_q)
+    url_namespace = "register_applications"
     default_ordering = ("queue_rank", "-created_at", "-pk")
 
     def get_base_queryset(self):
@@ -183,31 +187,6 @@ class ApplicationIndexView(generic.IndexView):
                 )
             )
         )
-
-    @cached_property
-    def columns(self):
-        columns = super().columns
-        if can_decide(self.request.user):
-            return columns
-        return [column for column in columns if not isinstance(column, SelectColumn)]
-
-    def search_queryset(self, queryset):
-        if not self.is_searching:
-            return queryset
-        for term in self.search_query.split():
-            queryset = queryset.filter(application_search_q(term))
-        return queryset
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        query = self.request.GET.urlencode()
-        context.update(
-            can_decide=can_decide(self.request.user),
-            approve_url=reverse("register_applications:approve"),
-            reject_url=reverse("register_applications:reject"),
-            next_url=f"{self.index_url}?{query}" if query else self.index_url,
-        )
-        return context
 
 
 class ApplicationInspectView(generic.InspectView):
