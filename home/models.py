@@ -217,6 +217,9 @@ class HomePage(Page):
         "home.NewsIndexPage",
         "home.FormPage",
         "members.JoinPage",
+        "extranet.ExtranetIndexPage",
+        "extranet.GroupPage",
+        "extranet.InquiryPage",
     ]
 
     class Meta:
@@ -255,6 +258,9 @@ class StandardPage(Page):
         "home.FormPage",
         "home.NewsIndexPage",
         "members.JoinPage",
+        "extranet.ExtranetIndexPage",
+        "extranet.GroupPage",
+        "extranet.InquiryPage",
     ]
 
     class Meta:

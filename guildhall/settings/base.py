@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "members",
     "shop",
     "extranet",
+    "newsletters",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

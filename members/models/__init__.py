@@ -11,6 +11,7 @@ from .change_requests import (
     ChangeRequestQuerySet,
     SelfServiceSettings,
 )
+from .inquiries import Inquiry, InquiryMessage
 from .joining import (
     Application,
     DiscountRule,
@@ -56,6 +57,8 @@ __all__ = [
     "Application",
     "DiscountRule",
     "DuesRun",
+    "Inquiry",
+    "InquiryMessage",
     "JoinConsent",
     "JoinPage",
     "MembershipPrice",

@@ -159,6 +159,14 @@ class ContactLogEntry(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    shared = models.BooleanField(
+        _("shared"),
+        default=False,
+        help_text=_(
+            "Show the outcome and the shared action items on the person's or "
+            "organisation's My Account, and a committee's meetings to its members."
+        ),
+    )
 
     class Meta:
         verbose_name = _("contact log entry")
@@ -200,6 +208,13 @@ class ActionItem(models.Model):
     )
     due = models.DateField(_("due"), null=True, blank=True)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    shared = models.BooleanField(
+        _("shared"),
+        default=False,
+        help_text=_(
+            "Shown on My Account with the contact, when the contact is shared."
+        ),
+    )
 
     class Meta:
         verbose_name = _("action item")
