@@ -1,6 +1,8 @@
 """Reactions to events from other parts of the project."""
 
 from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from shop import signals as shop_signals
@@ -53,3 +55,60 @@ def invoice_issued(sender, invoice, by=None, **kwargs):
     from .applications import application_mark_invoiced
 
     application_mark_invoiced(invoice=invoice)
+
+
+# A committee's group is its current members ------------------------------------------
+
+
+def _seat_holder_sync(person_id) -> None:
+    from .models import Person
+    from .services import user_sync_groups
+
+    person = Person.objects.filter(pk=person_id, user__isnull=False).first()
+    if person is not None:
+        user_sync_groups(user=person.user)
+
+
+@receiver(post_save, sender="members.CommitteeMembership", dispatch_uid="seat_saved")
+@receiver(post_delete, sender="members.CommitteeMembership", dispatch_uid="seat_gone")
+def seat_changed(sender, instance, **kwargs):
+    """A seat was given, changed or removed (in the admin, by a merge, anywhere): the
+    person's user gets or loses the committee's group once the change is committed."""
+    person_id = instance.person_id
+    transaction.on_commit(lambda: _seat_holder_sync(person_id))
+
+
+@receiver(pre_save, sender="members.Committee", dispatch_uid="committee_saving")
+def committee_saving(sender, instance, **kwargs):
+    instance._group_before = (
+        sender.objects.filter(pk=instance.pk).values_list("group_id", flat=True).first()
+        if instance.pk
+        else None
+    )
+
+
+@receiver(post_save, sender="members.Committee", dispatch_uid="committee_saved")
+def committee_saved(sender, instance, created, **kwargs):
+    """The committee's group or active flag may have changed: check everyone who
+    sits or sat on it. A group no longer given by anything is taken from them."""
+    before = getattr(instance, "_group_before", None)
+
+    def sync():
+        from django.contrib.auth import get_user_model
+
+        from .models import CommitteeMembership
+        from .services import committee_users_sync, managed_groups
+
+        if before and before != instance.group_id and before not in managed_groups():
+            seated = CommitteeMembership.objects.filter(committee=instance)
+            User = get_user_model()
+            User.groups.through.objects.filter(
+                group_id=before,
+                user_id__in=User.objects.filter(
+                    person__in=seated.values("person")
+                ).values("pk"),
+            ).delete()
+        committee_users_sync(committee=instance)
+
+    if not created:
+        transaction.on_commit(sync)

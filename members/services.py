@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import (
+    Committee,
+    CommitteeMembership,
     Employment,
     Membership,
     MembershipStatusChange,
@@ -171,13 +173,26 @@ def person_assign_member_number(*, person: Person, attempts: int = 5) -> int:
 
 
 def managed_groups() -> set[int]:
-    """Groups that memberships grant; these are given and taken only by memberships."""
-    return set(MembershipType.groups.through.objects.values_list("group_id", flat=True))
+    """Groups that memberships and committee seats grant; these are given and taken
+    only by them (a committee's group is its current members: ``Committee.group``)."""
+    return set(
+        MembershipType.groups.through.objects.values_list("group_id", flat=True)
+    ) | set(
+        Committee.objects.filter(group__isnull=False).values_list("group_id", flat=True)
+    )
 
 
 def person_entitled_groups(*, person: Person, on: date | None = None) -> set[int]:
-    """Groups the person's own memberships and current employers' memberships grant."""
+    """Groups the person's own memberships and current employers' memberships grant,
+    and the groups of the active committees they have a current seat on."""
     on = on or timezone.localdate()
+    seats = set(
+        CommitteeMembership.objects.current(on)
+        .filter(
+            person=person, committee__is_active=True, committee__group__isnull=False
+        )
+        .values_list("committee__group_id", flat=True)
+    )
     own = Membership.objects.granting_access(on).filter(person=person)
     employers = (
         Employment.objects.current(on).filter(person=person).values("organisation")
@@ -188,7 +203,7 @@ def person_entitled_groups(*, person: Person, on: date | None = None) -> set[int
     type_ids = set(own.values_list("type_id", flat=True)) | set(
         inherited.values_list("type_id", flat=True)
     )
-    return set(
+    return seats | set(
         MembershipType.groups.through.objects.filter(
             membershiptype_id__in=type_ids
         ).values_list("group_id", flat=True)
@@ -265,6 +280,7 @@ def memberships_lapse(*, on: date | None = None, chunk_size: int = 500) -> int:
         )
         lapsed += 1
     employment_users_sync(since=on - timedelta(days=7), until=on)
+    seat_users_sync(since=on - timedelta(days=7), until=on)
     return lapsed
 
 
@@ -275,6 +291,29 @@ def employment_users_sync(*, since: date, until: date) -> int:
     ended = Employment.objects.filter(end__gte=since, end__lt=until).values("person")
     users = get_user_model().objects.filter(person__in=ended)
     return users_sync_groups(users.iterator(chunk_size=500), on=until)
+
+
+def seat_users_sync(*, since: date, until: date) -> int:
+    """Re-check users whose committee seat ended, or began, between ``since`` and
+    ``until``: a term set in advance gives or takes the group on its day."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    changed = CommitteeMembership.objects.filter(
+        Q(end__gte=since, end__lt=until) | Q(start__gt=since, start__lte=until)
+    ).values("person")
+    users = get_user_model().objects.filter(person__in=changed)
+    return users_sync_groups(users.iterator(chunk_size=500), on=until)
+
+
+def committee_users_sync(*, committee: Committee) -> int:
+    """Re-check everyone who has or had a seat on ``committee`` (its group or its
+    active flag changed)."""
+    from django.contrib.auth import get_user_model
+
+    seated = CommitteeMembership.objects.filter(committee=committee).values("person")
+    users = get_user_model().objects.filter(person__in=seated)
+    return users_sync_groups(users.iterator(chunk_size=500))
 
 
 @transaction.atomic

@@ -54,6 +54,22 @@ class Committee(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        super().clean()
+        # The group is given and taken by the seats (``services.user_sync_groups``):
+        # a staff role's group here would be taken from every staff member without
+        # a seat.
+        if self.group_id and self.group.permissions.exists():
+            raise ValidationError(
+                {
+                    "group": _(
+                        "This group gives rights in the admin. Choose a group of "
+                        "its own for the committee: the committee's members are "
+                        "added to it and removed from it by their seats."
+                    )
+                }
+            )
+
 
 class CommitteeMembershipQuerySet(models.QuerySet):
     def current(self, on: date | None = None):
