@@ -33,6 +33,27 @@ def _link_invalid(request):
     return render(request, "shop/link_invalid.html", status=404)
 
 
+def _back_key(order) -> str:
+    return f"shop:back:{order.code}"
+
+
+def _back_remember(request, order) -> str | None:
+    """Where the payer came from (``?back=`` on the pay link, a path on this site),
+    kept in their session for this order so the return from the gateway leads there
+    too. Anything not on this site is ignored."""
+    back = request.GET.get("back", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        request.session[_back_key(order)] = back
+    back = request.session.get(_back_key(order))
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return back
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 def pay(request, token: str):
     """An order's pay page: what is owed, the invoices, and the ways to pay."""
@@ -40,6 +61,7 @@ def pay(request, token: str):
     if order is None:
         return _link_invalid(request)
     providers = enabled_providers()
+    back = _back_remember(request, order)
     if request.method == "POST":
         if not order.is_payable:
             messages.info(request, _("This order is not awaiting payment."))
@@ -72,6 +94,7 @@ def pay(request, token: str):
             "outstanding": billing.order_outstanding(order),
             "providers": providers,
             "token": token,
+            "back": back,
         },
     )
 
@@ -112,6 +135,15 @@ def payment_return(request, payment_uuid):
         messages.success(request, _("Thank you! Your payment has been received."))
         order = payment.order
         order.refresh_from_db()
+        back = request.session.pop(_back_key(order), None)
+        if (
+            order.status == order.Status.PAID
+            and back
+            and url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}
+            )
+        ):
+            return redirect(back)
         if (
             order.status == order.Status.PAID
             and order.return_url

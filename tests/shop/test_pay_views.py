@@ -56,6 +56,27 @@ def test_pay_through_the_sandbox(client):
     assert order.payments.get().amount == Decimal("450.00")
 
 
+def test_a_payer_sent_with_a_back_path_returns_there_once_paid(client):
+    order = make_order(amount="450.00")
+    page = client.get(pay_path(order) + "?back=/account/my-account/invoices/")
+    assert 'href="/account/my-account/invoices/"' in page.text
+    response = client.post(pay_path(order), {"provider": "sandbox"})
+    back = client.post(response.url, {"decision": "approve"})
+    returned = client.get(back.url)
+    assert returned.status_code == 302
+    assert returned.url == "/account/my-account/invoices/"
+
+
+def test_a_back_address_on_another_site_is_ignored(client):
+    order = make_order(amount="450.00")
+    page = client.get(pay_path(order) + "?back=https://evil.example/phish")
+    assert "Back to the previous page" not in page.text
+    response = client.post(pay_path(order), {"provider": "sandbox"})
+    back = client.post(response.url, {"decision": "approve"})
+    returned = client.get(back.url)
+    assert returned.url == pay_path(order)
+
+
 def test_declined_sandbox_payment_leaves_the_order_open(client):
     order = make_order()
     response = client.post(pay_path(order), {"provider": "sandbox"})
