@@ -26,10 +26,12 @@ urlpatterns = [
 
 if settings.GUILDHALL_SERVE_MEDIA:
     # The embedded default serves uploads itself; in production the proxy or the
-    # shared storage serves them (docs/deployment.md).
+    # shared storage serves them (docs/deployment.md). Never documents: they may be
+    # members-only, and go through Wagtail's /documents/ view (collection privacy)
+    # or an extranet page's download route (page privacy).
     urlpatterns += [
         re_path(
-            rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$",
+            rf"^{settings.MEDIA_URL.lstrip('/')}(?!documents/)(?P<path>.*)$",
             serve,
             {"document_root": settings.MEDIA_ROOT},
         )

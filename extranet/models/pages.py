@@ -1,20 +1,36 @@
 """The members' page tree: an index, standard pages, document libraries and a page per
 group or committee. Access is Wagtail's page privacy: the index is restricted to the
 groups that memberships grant, and every page below it inherits that.
+
+The rules (who may open what, the safety net for a members' page left without a
+restriction, what the group page shows to whom) live in ``extranet.page_access``;
+the pages only ask it for their context and their downloads.
+
+Files are downloaded through a route on the library or group page
+(``<page>/documents/<id>/``), so the page's privacy guards them, and only documents
+the page lists can be fetched there. Direct ``/documents/<id>/<name>`` addresses are
+not covered by page privacy: put members' files in a collection with collection
+privacy for the member groups (a group's files in a collection of their own, so no
+library listing a collection shows them).
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.http import Http404
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.documents import get_document_model_string
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
+from extranet import page_access
 from home.blocks import BodyBlock
+from home.visibility import pages_visible_to
 
 #: What an editor may place inside the members' area.
 EXTRANET_CHILDREN = [
@@ -25,7 +41,15 @@ EXTRANET_CHILDREN = [
 ]
 
 
-class ExtranetIndexPage(Page):
+class MembersOnlyPageMixin:
+    """For page types that are never public (see ``extranet.page_access``): they stay
+    out of the sitemap even when an editor took their restriction away."""
+
+    def get_sitemap_urls(self, request=None):
+        return []
+
+
+class ExtranetIndexPage(MembersOnlyPageMixin, Page):
     """The start of the members' area."""
 
     intro = RichTextField(
@@ -45,8 +69,16 @@ class ExtranetIndexPage(Page):
     class Meta:
         verbose_name = _("members' area")
 
+    def get_context(self, request, *args, **kwargs):
+        """The child pages the visitor may open (a group page shows its summary)."""
+        context = super().get_context(request, *args, **kwargs)
+        context["children"] = pages_visible_to(
+            request, self.get_children().live()
+        ).specific()
+        return context
 
-class ExtranetPage(Page):
+
+class ExtranetPage(MembersOnlyPageMixin, Page):
     """An ordinary page for members only: guidelines, minutes, benefits."""
 
     intro = models.TextField(_("introduction"), blank=True)
@@ -65,8 +97,14 @@ class ExtranetPage(Page):
         verbose_name = _("members' page")
 
 
-class DocumentLibraryPage(Page):
-    """Files to download: the documents listed here, and every document of a collection."""
+class DocumentLibraryPage(MembersOnlyPageMixin, RoutablePageMixin, Page):
+    """Files to download: the documents listed here, and every document of a collection.
+
+    Each file is downloaded through ``documents/<id>/`` on this page, so the page's
+    privacy guards it; an id the page does not list is a 404. Direct
+    ``/documents/`` addresses are guarded only by collection privacy: keep the files
+    in a collection that is private to the member groups.
+    """
 
     intro = RichTextField(
         _("introduction"), blank=True, features=["bold", "italic", "link"]
@@ -98,6 +136,17 @@ class DocumentLibraryPage(Page):
     class Meta:
         verbose_name = _("document library")
 
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["library"] = page_access.library_documents(self, request)
+        return context
+
+    @path("documents/<int:document_id>/", name="document")
+    def download(self, request, document_id: int):
+        """A listed document, after Wagtail checked the page's privacy."""
+        document = page_access.library_document(self, document_id)
+        return page_access.document_response(request, document)
+
 
 class DocumentLibraryItem(Orderable):
     page = ParentalKey(
@@ -118,9 +167,16 @@ class DocumentLibraryItem(Orderable):
         verbose_name_plural = _("documents")
 
 
-class GroupPage(Page):
+class GroupPage(RoutablePageMixin, Page):
     """A board, committee or working group: a public summary for everyone who may open
-    the page, and its meetings, documents and members for the group's own members."""
+    the page, and its meetings, documents and members for the group's own members.
+
+    The group's members are the current seat holders of ``committee``, the users in
+    its site group, and staff with admin access. Everyone else sees the title and the
+    summary. The page answers differently per visitor, so it is never cached, and its
+    documents are downloaded through ``documents/<id>/`` on the page, which checks
+    membership of the group again (a 404 for anyone else).
+    """
 
     committee = models.ForeignKey(
         "members.Committee",
@@ -175,6 +231,43 @@ class GroupPage(Page):
 
     class Meta:
         verbose_name = _("group or committee page")
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        committee = self.committee
+        member = page_access.is_group_member(request.user, committee)
+        context.update(
+            committee=committee,
+            is_group_member=member,
+            group_documents=(
+                page_access.group_documents(self, request) if member else []
+            ),
+            seats=(
+                page_access.group_seats(committee)
+                if member and self.show_members
+                else []
+            ),
+            meetings=(
+                page_access.group_meetings(committee)
+                if member and self.show_meetings
+                else []
+            ),
+            signin_url=page_access.signin_url(request),
+        )
+        return context
+
+    @path("documents/<int:document_id>/", name="document")
+    def download(self, request, document_id: int):
+        """A document of the group, for the group's members only."""
+        if not page_access.is_group_member(request.user, self.committee):
+            raise Http404
+        document = page_access.group_document(self, document_id)
+        return page_access.document_response(request, document)
 
 
 class GroupPageDocument(Orderable):

@@ -229,6 +229,9 @@ DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Guildhall <no-reply@localhost>"
 )
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# Where members' inquiries are announced when their form names no address
+# (comma-separated); empty: the billing e-mail, then the admins.
+GUILDHALL_INQUIRY_EMAIL = os.environ.get("GUILDHALL_INQUIRY_EMAIL", "")
 if os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = os.environ["EMAIL_HOST"]
@@ -287,6 +290,9 @@ GUILDHALL_OCR_INBOX = Path(os.environ.get("GUILDHALL_OCR_INBOX", VAR_DIR / "ocr-
 WAGTAIL_SITE_NAME = os.environ.get("GUILDHALL_SITE_NAME", "Guildhall")
 WAGTAILADMIN_BASE_URL = os.environ.get("GUILDHALL_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# Documents are always streamed through Wagtail's view, which checks the collection's
+# privacy; never a redirect to (or a link straight at) the file in storage.
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAILDOCS_EXTENSIONS = [
     "csv",
     "docx",

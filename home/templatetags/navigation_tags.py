@@ -1,6 +1,8 @@
 from django import template
 from wagtail.models import Page, Site
 
+from home.visibility import pages_visible_to
+
 register = template.Library()
 
 
@@ -12,17 +14,17 @@ def _site_root(context):
 
 @register.inclusion_tag("includes/main_menu.html", takes_context=True)
 def main_menu(context):
-    """The pages directly under the home page that editors chose to show in menus."""
+    """The pages directly under the home page that editors chose to show in menus and
+    this visitor may open: a signed-in member finds the members' area here, a visitor
+    or a lapsed member does not. Built per request (never cached across visitors)."""
+    request = context.get("request")
     root = _site_root(context)
     current = context.get("page")
     items = []
-    if root is not None:
-        for page in (
-            root.get_children()
-            .live()
-            .public()
-            .in_menu()
-            .only("id", "title", "url_path", "path", "depth", "draft_title")
+    if root is not None and request is not None:
+        children = root.get_children().live().in_menu()
+        for page in pages_visible_to(request, children).only(
+            "id", "title", "url_path", "path", "depth", "draft_title"
         ):
             items.append(
                 {

@@ -6,6 +6,7 @@ from wagtail.models import Page
 from wagtail.test.utils import WagtailPageTestCase
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
+from extranet.models import ExtranetIndexPage, GroupPage, InquiryPage
 from home.models import FormPage, HomePage, NewsIndexPage, NewsPage, StandardPage
 from members.models import JoinPage
 from tests.factories import SuperUserFactory, make_site_root
@@ -20,13 +21,31 @@ class PageTypeRulesTests(WagtailPageTestCase):
 
     def test_home_page_children(self):
         self.assertAllowedSubpageTypes(
-            HomePage, {StandardPage, NewsIndexPage, FormPage, JoinPage}
+            HomePage,
+            {
+                StandardPage,
+                NewsIndexPage,
+                FormPage,
+                JoinPage,
+                ExtranetIndexPage,
+                GroupPage,
+                InquiryPage,
+            },
         )
 
     def test_standard_pages_nest(self):
         self.assertAllowedParentPageTypes(StandardPage, {HomePage, StandardPage})
         self.assertAllowedSubpageTypes(
-            StandardPage, {StandardPage, FormPage, NewsIndexPage, JoinPage}
+            StandardPage,
+            {
+                StandardPage,
+                FormPage,
+                NewsIndexPage,
+                JoinPage,
+                ExtranetIndexPage,
+                GroupPage,
+                InquiryPage,
+            },
         )
 
     def test_the_join_page_lives_on_the_public_site(self):

@@ -116,6 +116,7 @@ class Command(BaseCommand):
         members = options.get("members")
         if members is not None:
             self._register(members, options)
+        self._app_demos(home)  # after the register: they may draw on its persons
         self._print_instructions(codes)
 
     # --- the member register ---------------------------------------------------------
@@ -425,6 +426,27 @@ class Command(BaseCommand):
         ]
         home.add_child(instance=join)
         join.save_revision().publish()
+
+    def _app_demos(self, home) -> None:
+        """Demo content of apps that build on home (the extranet's members' area).
+
+        ``home`` must not depend on them, so it names none: every installed app whose
+        ``demo`` module has a ``seed_demo(home=...)`` is called, in INSTALLED_APPS
+        order. Unlike a lazy ``from extranet.demo import ...``, this keeps the arrow
+        pointing one way and lets any later app add its demo the same way.
+        """
+        from importlib import import_module
+
+        from django.apps import apps
+        from django.utils.module_loading import module_has_submodule
+
+        for config in apps.get_app_configs():
+            if not module_has_submodule(config.module, "demo"):
+                continue
+            seed = getattr(import_module(f"{config.name}.demo"), "seed_demo", None)
+            if callable(seed):
+                with transaction.atomic():
+                    seed(home=home)
 
     def _settings(self, home, images) -> None:
         site = Site.objects.get(root_page=home)
