@@ -3,7 +3,14 @@
 from django.urls import path
 
 from . import views_account as views
-from . import views_details, views_organisation, views_privacy
+from . import (
+    views_communication,
+    views_details,
+    views_inquiries,
+    views_meetings,
+    views_organisation,
+    views_privacy,
+)
 
 urlpatterns = [
     path("", views.account, name="account"),
@@ -50,6 +57,20 @@ urlpatterns = [
         "invoices/<str:code>/invoices/<int:invoice_id>/message/",
         views.invoice_message,
         name="invoice_message",
+    ),
+    path("meetings/", views_meetings.meetings, name="meetings"),
+    path("communication/", views_communication.communication, name="communication"),
+    path("inquiries/", views_inquiries.inquiries, name="inquiries"),
+    path("inquiries/<int:pk>/", views_inquiries.inquiry, name="inquiry"),
+    path(
+        "inquiries/<int:pk>/reply/",
+        views_inquiries.inquiry_reply,
+        name="inquiry_reply",
+    ),
+    path(
+        "inquiries/<int:pk>/close/",
+        views_inquiries.inquiry_close_view,
+        name="inquiry_close",
     ),
     path("privacy/", views_privacy.privacy, name="privacy"),
     path("privacy/my-data.json", views_privacy.privacy_json, name="privacy_json"),

@@ -15,12 +15,15 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from members.dues import membership_cancel_at_period_end
 from members.joining import JoinError
+from members.shared_contacts import shared_contacts_for
 from shop.billing import BillingError
 from shop.disputes import invoice_comment_add
 from shop.models import Invoice
@@ -31,6 +34,8 @@ from . import selectors
 from .forms import InvoiceMessageForm
 
 ORDERS_PER_PAGE = 25
+#: The latest shared meetings on the dashboard; the rest are on the meetings page.
+DASHBOARD_MEETINGS = 3
 SIGNIN_URL = "/account/sign-in/"
 
 
@@ -61,11 +66,13 @@ def _nothing_to_show(request):
 
 
 def _with_pay_links(orders) -> list:
-    """Attach each order's pay token and pay page (signed, no query)."""
+    """Attach each order's pay token and pay page (signed, no query). The pay page
+    is told to come back to the order's page in My Account once it is paid."""
     orders = list(orders)
     for order in orders:
         order.pay_token = pay_token(order)
-        order.pay_url = pay_path(order)
+        back = reverse("extranet:order", kwargs={"code": order.code})
+        order.pay_url = f"{pay_path(order)}?{urlencode({'back': back})}"
     return orders
 
 
@@ -81,6 +88,11 @@ def account(request):
             "person": viewer.person,
             "memberships": list(selectors.current_memberships(viewer)),
             "outstanding": selectors.outstanding_for(viewer),
+            "latest_meetings": list(
+                shared_contacts_for(
+                    person=viewer.person, organisation_ids=viewer.organisation_ids
+                )[:DASHBOARD_MEETINGS]
+            ),
         },
     )
 

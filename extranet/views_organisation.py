@@ -3,8 +3,10 @@
 Only the organisation's current contact sees the page or may post to it; for anyone
 else the organisation does not exist (404), whatever its id. The profile goes through
 ``members.change_requests.organisation_details_update`` (the same per-field policy
-as one's own details); the staff list through ``members.organisation_contacts``.
-The page reads in a fixed number of queries, however many people work there.
+as one's own details); the staff list — a colleague's e-mail, phone and function —
+through ``members.organisation_contacts``. The page also lists the latest meetings
+staff shared with the organisation (``members.shared_contacts``). It reads in a
+fixed number of queries, however many people work there.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -30,6 +33,7 @@ from members.organisation_contacts import (
     colleague_employment_end,
     employment_add_colleague,
 )
+from members.shared_contacts import shared_contacts_for
 
 from .views_account import member_login_required
 from .views_details import _add_errors, _report
@@ -43,6 +47,12 @@ class ColleagueForm(forms.Form):
         label=gettext_lazy("Function"), max_length=120, required=False
     )
 
+    def __init__(self, *args, **kwargs):
+        # Its own ids: the profile form on the same page has an "email" field too,
+        # and two id_email inputs would tie this form's label to the profile's.
+        kwargs.setdefault("auto_id", "colleague-new-%s")
+        super().__init__(*args, **kwargs)
+
 
 class ColleagueContactForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("E-mail"), required=False)
@@ -52,13 +62,44 @@ class ColleagueContactForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"type": "tel"}),
     )
+    function_title = forms.CharField(
+        label=gettext_lazy("Function"),
+        max_length=120,
+        required=False,
+        help_text=gettext_lazy("Their title or role in the organisation."),
+    )
+
+    def changes(self) -> dict:
+        """The cleaned values, leaving out a function the form did not send (so
+        a post without it keeps the function as it is)."""
+        values = dict(self.cleaned_data)
+        if self.add_prefix("function_title") not in self.data:
+            values["function_title"] = None
+        return values
+
+
+#: How many of the organisation's shared meetings its page lists.
+ORGANISATION_MEETINGS = 3
 
 
 def profile_form_class(fields: tuple[str, ...]) -> type[forms.ModelForm]:
     widgets = {}
     if "phone" in fields:
         widgets["phone"] = forms.TextInput(attrs={"type": "tel"})
-    return forms.modelform_factory(Organisation, fields=fields, widgets=widgets)
+    return forms.modelform_factory(
+        Organisation,
+        fields=fields,
+        widgets=widgets,
+        formfield_callback=_https_by_default,
+    )
+
+
+def _https_by_default(field, **kwargs):
+    """A website typed without a scheme ("fjord.no") is taken as https://, as
+    Django 6 will by default."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
 
 
 def _organisation_for(request, pk: int) -> Organisation:
@@ -106,6 +147,7 @@ def _render(request, organisation, *, form, add_form, status=200):
             initial={
                 "email": employment.person.email,
                 "phone": employment.person.phone,
+                "function_title": employment.function_title,
             },
             prefix=f"colleague-{employment.pk}",
         )
@@ -118,6 +160,11 @@ def _render(request, organisation, *, form, add_form, status=200):
             "form": form,
             "add_form": add_form,
             "staff": staff,
+            "meetings": list(
+                shared_contacts_for(person=None, organisation_ids=[organisation.pk])[
+                    :ORGANISATION_MEETINGS
+                ]
+            ),
             "pending": list(
                 ChangeRequest.objects.pending()
                 .filter(organisation=organisation)
@@ -211,7 +258,7 @@ def colleague_update(request, pk: int, employment_id: int):
             employment=employment,
             organisation=organisation,
             by=request.user,
-            **form.cleaned_data,
+            **form.changes(),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

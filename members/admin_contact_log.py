@@ -1,7 +1,9 @@
 """Relations admin: the contact log, its action items, and "My action items".
 
 ``ContactLogViewSet`` records contacts with persons, organisations or committees, each
-with action items (an inline formset); ``MyActionItemsViewSet`` lists the signed-in
+with action items (an inline formset). An entry marked shared shows its outcome, and
+its action items marked shared, on the person's or organisation's My Account
+(``members.shared_contacts``); everything else stays internal. ``MyActionItemsViewSet`` lists the signed-in
 user's open action items; ``ContactLogPanel`` is the record pages' "Contact log" tab.
 """
 
@@ -23,7 +25,7 @@ from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
-from wagtail.admin.ui.tables import Column
+from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -52,10 +54,12 @@ from .selectors import organisations_visible_to, persons_visible_to
 class ActionItemForm(EmptyRowMixin, forms.ModelForm):
     key_field = "description"
     done = forms.BooleanField(label=gettext_lazy("done"), required=False)
+    # "Shared" last: the item shows on My Account only if its entry is shared too.
+    field_order = ["description", "owner", "due", "done", "shared"]
 
     class Meta:
         model = ActionItem
-        fields = ["description", "owner", "due"]
+        fields = ["description", "owner", "due", "shared"]
         widgets = {"due": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args, for_user=None, **kwargs):
@@ -135,6 +139,12 @@ DONE_CHOICES = [
 ]
 
 
+SHARED_CHOICES = [
+    ("yes", gettext_lazy("Shared on My Account")),
+    ("no", gettext_lazy("Internal only")),
+]
+
+
 class ContactLogFilterSet(WagtailFilterSet):
     owner = ModelChoiceFilter(
         label=gettext_lazy("Action item owner"),
@@ -147,10 +157,20 @@ class ContactLogFilterSet(WagtailFilterSet):
         choices=DONE_CHOICES,
         method="filter_done",
     )
+    shared = ChoiceFilter(
+        label=gettext_lazy("Shared"),
+        choices=SHARED_CHOICES,
+        method="filter_shared",
+    )
 
     class Meta:
         model = ContactLogEntry
-        fields = ["kind", "owner", "done"]
+        fields = ["kind", "owner", "done", "shared"]
+
+    def filter_shared(self, queryset, name, value):
+        if value in ("yes", "no"):
+            return queryset.filter(shared=value == "yes")
+        return queryset
 
     def filter_done(self, queryset, name, value):
         open_items = ActionItem.objects.filter(done_at__isnull=True)
@@ -215,6 +235,7 @@ class ContactLogViewSet(ModelViewSet):
         "occurred_at",
         Column("about", label=gettext_lazy("With"), accessor=_entry_about),
         "recorded_by",
+        BooleanColumn("shared", label=gettext_lazy("Shared")),
     ]
     filterset_class = ContactLogFilterSet
     ordering = ["-occurred_at", "-pk"]
@@ -235,6 +256,7 @@ class ContactLogViewSet(ModelViewSet):
             ),
             FieldPanel("notes"),
             FieldPanel("outcome"),
+            FieldPanel("shared"),
             InlineFormsetPanel(
                 template_name="members/crm/panels/action_items_formset.html",
                 heading=gettext_lazy("Action items"),

@@ -54,6 +54,8 @@ ROLES: dict[str, list[str]] = {
         *_perms("members", ("view",), ("renewal", "duesrun")),
         # Self-service changes held for approval (``admin_change_requests``).
         *_perms("members", ("view", "change"), ("changerequest",)),
+        # Members' inquiries (``admin_inquiries``).
+        *_perms("members", ("view", "change"), ("inquiry",)),
     ],
     ACCOUNTS_CLERKS: [
         ACCESS_ADMIN,
@@ -70,6 +72,8 @@ ROLES: dict[str, list[str]] = {
         # The clerk starts the yearly dues run and follows renewals and applications.
         *_perms("members", ("add", "view"), ("duesrun",)),
         *_perms("members", ("view",), ("renewal", "application")),
+        # Inquiries are often about an invoice.
+        *_perms("members", ("view", "change"), ("inquiry",)),
     ],
     CHAPTER_ADMINS: [
         # The same rights as a membership officer; a ChapterAdministrator row limits
@@ -86,6 +90,8 @@ ROLES: dict[str, list[str]] = {
         *_perms("members", ("view", "change"), ("application",)),
         # Change requests of their chapters' persons (``admin_change_requests``).
         *_perms("members", ("view", "change"), ("changerequest",)),
+        # Inquiries from their chapters' persons (``admin_inquiries``).
+        *_perms("members", ("view", "change"), ("inquiry",)),
     ],
     EDITORS: [
         # Wagtail's own editors group keeps its page and media rights; the register
@@ -116,6 +122,7 @@ ROLES: dict[str, list[str]] = {
         *_perms("members", ("add", "view"), ("duesrun",)),
         *_perms("members", ("view",), ("renewal",)),
         *_perms("members", ("view", "change"), ("changerequest",)),
+        *_perms("members", ("view", "change"), ("inquiry",)),
         "members.change_selfservicesettings",
         *_perms("accounts", ("add", "change", "view"), ("user",)),
         *_perms("auth", ("add", "change", "view"), ("group",)),

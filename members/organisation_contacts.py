@@ -1,8 +1,8 @@
 """What an organisation's contact does with its staff list in My Account.
 
 The contact (a current ``Employment`` with ``is_contact``) adds a colleague — an
-existing person found by e-mail, or a new one — updates a colleague's e-mail and
-phone, and ends an employment (``members.services.employment_end``). Who may do
+existing person found by e-mail, or a new one — updates a colleague's e-mail, phone
+and function in the organisation, and ends an employment (``members.services.employment_end``). Who may do
 this is checked by the caller; these functions check only that the employment
 belongs to the organisation and is current. Every change is audited with ``by``.
 """
@@ -118,6 +118,12 @@ def _current_employment(employment: Employment, organisation: Organisation):
     return locked
 
 
+def _only(model, names: list[str]) -> list[str]:
+    """The fields of ``model`` to leave out of ``full_clean`` to check only
+    ``names``."""
+    return [f.name for f in model._meta.fields if f.name not in names]
+
+
 @transaction.atomic
 def colleague_contact_update(
     *,
@@ -125,31 +131,45 @@ def colleague_contact_update(
     organisation: Organisation,
     email: str,
     phone: str,
+    function_title: str | None = None,
     by=None,
 ) -> list[str]:
-    """The contact corrects a colleague's e-mail and phone; returns the fields
-    changed. An e-mail address once given can be changed, not emptied."""
+    """The contact corrects a colleague's e-mail and phone, and their function in
+    this organisation (``None`` leaves it as it is); returns the fields changed.
+    An e-mail address once given can be changed, not emptied. The person's and the
+    employment's history both record the change with ``by``."""
     employment = _current_employment(employment, organisation)
     person = Person.objects.select_for_update().get(pk=employment.person_id)
     email = (email or "").strip()
     phone = (phone or "").strip()
     if not email and person.email:
         raise ValidationError({"email": _("This cannot be emptied, only changed.")})
+    reason = _("Changed by the organisation's contact in My Account")
     changed = [
         name
         for name, value in (("email", email), ("phone", phone))
         if getattr(person, name) != value
     ]
-    if not changed:
-        return []
-    person.email = email
-    person.phone = phone
-    person.full_clean(
-        exclude=[f.name for f in Person._meta.fields if f.name not in changed]
-    )
-    person._history_user = by
-    person._change_reason = _("Changed by the organisation's contact in My Account")
-    person.save(update_fields=changed)
+    if changed:
+        person.email = email
+        person.phone = phone
+        person.full_clean(exclude=_only(Person, changed))
+    function_changed = False
+    if function_title is not None:
+        function_title = function_title.strip()
+        if employment.function_title != function_title:
+            employment.function_title = function_title
+            employment.full_clean(exclude=_only(Employment, ["function_title"]))
+            function_changed = True
+    if changed:
+        person._history_user = by
+        person._change_reason = reason
+        person.save(update_fields=changed)
+    if function_changed:
+        employment._history_user = by
+        employment._change_reason = reason
+        employment.save(update_fields=["function_title"])
+        changed.append("function_title")
     return changed
 
 

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from shop.models import Invoice, Order, OrderLine, Payment
 
 from . import services
+from .inquiries import inquiries_anonymise, inquiries_export
 from .models import (
     Application,
     CommitteeMembership,
@@ -89,6 +90,40 @@ SCRUBBED_FIELDS = {
 }
 
 CLOSURE_NOTE = "Account closed at the member's request"
+
+
+# Extension point: what other apps hold about a person -------------------------------
+#
+# ``members`` imports none of the apps that build on it (newsletters, events, ...),
+# yet a member's data download must include what those apps hold, and anonymising
+# a person must reach their data too. Such an app registers, in its
+# ``AppConfig.ready()``::
+#
+#     from members.privacy import anonymise_step_register, export_section_register
+#
+#     export_section_register("subscriptions", subscriptions_export)
+#     anonymise_step_register(subscriptions_end_for_anonymised)
+#
+# ``export_section_register(key, function)``: ``function(person=...)`` returns a list
+# of dicts (plain values; a list inside a dict becomes its own CSV file), exported
+# under ``key`` after the register's own sections. Registering a key again replaces
+# the function. ``anonymise_step_register(function)``: ``function(person=..., by=...)``
+# runs inside ``person_anonymise``'s transaction, after the memberships have ended
+# and before the person's details are removed; raising refuses the anonymisation.
+
+_EXPORT_SECTIONS: dict = {}
+_ANONYMISE_STEPS: list = []
+
+
+def export_section_register(key: str, function) -> None:
+    """Add ``function(person=...) -> list[dict]`` to the export as section ``key``."""
+    _EXPORT_SECTIONS[key] = function
+
+
+def anonymise_step_register(function) -> None:
+    """Run ``function(person=..., by=...)`` whenever a person is anonymised."""
+    if function not in _ANONYMISE_STEPS:
+        _ANONYMISE_STEPS.append(function)
 
 
 # Export ---------------------------------------------------------------------------
@@ -315,7 +350,10 @@ def person_data_export(*, person: Person) -> dict:
             for entry in contacts
         ],
         "orders": [_order_data(order) for order in _person_orders(person)],
+        "inquiries": inquiries_export(person=person),
     }
+    for key, section in _EXPORT_SECTIONS.items():
+        data.setdefault(key, section(person=person))
     return _plain(data)
 
 
@@ -467,7 +505,8 @@ def person_anonymise(*, person: Person, by=None) -> Person:
 
     Removed: names (they become "Anonymised"), e-mails, phones, addresses, birth
     date, extra fields and tags, on the person and on every row of their change
-    history, and the e-mail on their applications. Their active memberships end
+    history, the e-mail on their applications, and the text of their inquiries
+    (subject, answers and the whole thread). Their active memberships end
     (reason "other"), memberships still on their way are cancelled, the person is
     archived, and their user account is deactivated, renamed to a placeholder
     address and unlinked.
@@ -479,6 +518,10 @@ def person_anonymise(*, person: Person, by=None) -> Person:
     chapter, memberships and their status history, employments, committee seats,
     consents given and the contact log, so that the association's statistics
     and records stay true.
+
+    Other apps' steps (``anonymise_step_register``) run as well, in the same
+    transaction: newsletters, for one, ends the subscriptions and withdraws the
+    consents per channel.
 
     Refused for a person whose user account is a staff account.
     """
@@ -517,6 +560,9 @@ def person_anonymise(*, person: Person, by=None) -> Person:
                     note=CLOSURE_NOTE,
                 )
 
+        for step in _ANONYMISE_STEPS:
+            step(person=locked, by=by)
+
         for name, value in SCRUBBED_FIELDS.items():
             setattr(locked, name, value)
         locked.user = None
@@ -532,6 +578,7 @@ def person_anonymise(*, person: Person, by=None) -> Person:
             user=None, **SCRUBBED_FIELDS
         )
         Application.objects.filter(person=locked).update(email="")
+        inquiries_anonymise(person=locked)
 
         if user is not None:
             user.is_active = False

@@ -29,6 +29,7 @@ from . import admin_audit, admin_crm, admin_views  # noqa: F401
 from .admin_change_requests import ChangeRequestViewSet
 from .admin_choosers import organisation_chooser_viewset, person_chooser_viewset
 from .admin_dues import ChapterFeeViewSet, DiscountRuleViewSet, DuesRunViewSet
+from .admin_inquiries import InquiryViewSet
 from .admin_join import ApplicationViewSet
 from .admin_panels import (
     EmploymentsPanel,
@@ -573,6 +574,7 @@ class RegisterViewSetGroup(ViewSetGroup):
         MembershipViewSet,
         ApplicationViewSet,
         ChangeRequestViewSet,
+        InquiryViewSet,
         RecruitmentViewSet,
         DuesRunViewSet,
         EmploymentViewSet,

@@ -193,6 +193,7 @@ def _all_requests(firma, employment):
             {
                 f"colleague-{employment.pk}-email": "eve@example.org",
                 f"colleague-{employment.pk}-phone": "",
+                f"colleague-{employment.pk}-function_title": "Intruder",
             },
         ),
         ("get", reverse(END, kwargs=ids), {}),
@@ -230,6 +231,7 @@ def test_anyone_but_the_current_contact_gets_404(client, firma, kari, ola, who):
     ola_job.refresh_from_db()
     assert ola.email == "ola@example.org"
     assert ola_job.end is None
+    assert ola_job.function_title == "Welder"
     assert not Person.objects.filter(email="eve@example.org").exists()
     assert Employment.objects.filter(organisation=firma).count() == (
         3 if who == "former_contact" else 2
@@ -353,6 +355,67 @@ def test_updating_a_colleagues_contact_details(client, firma, kari, ola):
     client.post(url, {f"{prefix}-email": "", f"{prefix}-phone": "987"})
     ola.refresh_from_db()
     assert ola.email == "ola.hansen@example.org"  # not emptied
+
+
+def test_the_contact_changes_a_colleagues_function_audited(client, firma, kari, ola):
+    client.force_login(kari.user)
+    job = employment_of(ola, firma)
+    url = reverse(UPDATE, kwargs={"pk": firma.pk, "employment_id": job.pk})
+    prefix = f"colleague-{job.pk}"
+    page = client.get(reverse(PAGE, kwargs={"pk": firma.pk})).content.decode()
+    assert f'name="{prefix}-function_title" value="Welder"' in page
+
+    response = client.post(
+        url,
+        {
+            f"{prefix}-email": "ola@example.org",
+            f"{prefix}-phone": "",
+            f"{prefix}-function_title": " Head of welding ",
+        },
+    )
+
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.function_title == "Head of welding"
+    latest, before = job.history.all()[:2]
+    assert latest.history_user == kari.user
+    assert before.function_title == "Welder"  # the old value is kept
+    ola.refresh_from_db()
+    assert ola.email == "ola@example.org"
+    assert ola.history.count() == 1  # the person was not touched
+    page = client.get(reverse(PAGE, kwargs={"pk": firma.pk})).content.decode()
+    assert "Head of welding" in page
+
+
+def test_a_post_without_the_function_keeps_it(client, firma, kari, ola):
+    client.force_login(kari.user)
+    job = employment_of(ola, firma)
+    prefix = f"colleague-{job.pk}"
+    client.post(
+        reverse(UPDATE, kwargs={"pk": firma.pk, "employment_id": job.pk}),
+        {f"{prefix}-email": "ola@example.org", f"{prefix}-phone": "555"},
+    )
+    job.refresh_from_db()
+    ola.refresh_from_db()
+    assert (ola.phone, job.function_title) == ("555", "Welder")
+
+
+def test_a_too_long_function_is_refused(client, firma, kari, ola):
+    client.force_login(kari.user)
+    job = employment_of(ola, firma)
+    prefix = f"colleague-{job.pk}"
+    response = client.post(
+        reverse(UPDATE, kwargs={"pk": firma.pk, "employment_id": job.pk}),
+        {
+            f"{prefix}-email": "ola@example.org",
+            f"{prefix}-phone": "",
+            f"{prefix}-function_title": "x" * 121,
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    job.refresh_from_db()
+    assert job.function_title == "Welder"
 
 
 def test_ending_an_employment_removes_inherited_access(client, firma, kari, ola):

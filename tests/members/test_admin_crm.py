@@ -606,7 +606,7 @@ def test_seats_and_action_items_are_edited_in_the_same_kind_of_table(
     items, item_rows, item_text = table(reverse("relations_contact_log:add"))
 
     assert seats == ["Person", "Position", "Term start", "Term end", "Remove"]
-    assert items == ["What", "Who", "Due", "Done", "Remove"]
+    assert items == ["What", "Who", "Due", "Done", "Shared", "Remove"]
     assert seat_rows == item_rows == 2  # the empty rows to fill in
     assert "Fill in an empty row to add a seat" in seat_text
     assert "Fill in an empty row to add an action item" in item_text

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from members.inquiries import inquiry_reply_staff, inquiry_submit
 from members.models import (
     Committee,
     CommitteeMembership,
@@ -205,6 +206,30 @@ def test_anonymise_keeps_orders_and_invoices_as_issued(kari):
     kept_order = Order.objects.get(pk=order.pk)
     assert kept_order.customer_name == "Kari Nordmann"
     assert kept_order.customer_id == kari["person"].pk
+
+
+def test_anonymise_empties_the_persons_inquiries_but_keeps_them_counted(kari):
+    person = kari["person"]
+    inquiry = inquiry_submit(
+        person=person,
+        kind="complaint",
+        subject="Complaint: my neighbour Ola",
+        answers=[{"question": "What happened?", "answer": "Ola Hansen was rude"}],
+        form_title="Complaints",
+        by=person.user,
+        to=["staff@example.org"],
+    )
+    officer = StaffUserFactory(is_superuser=True)
+    inquiry_reply_staff(inquiry=inquiry, body="Sorry, Kari Nordmann", by=officer)
+
+    person_anonymise(person=person, by=None)
+
+    inquiry.refresh_from_db()
+    assert inquiry.kind == "complaint"
+    assert "Ola" not in inquiry.subject and inquiry.answers == []
+    bodies = " ".join(inquiry.messages.values_list("body", flat=True))
+    assert inquiry.messages.count() == 2
+    assert "Ola" not in bodies and "Kari" not in bodies
 
 
 def test_anonymise_refuses_a_staff_account(kari):
