@@ -28,6 +28,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from .admin_common import safe_cell
 from .admin_join import forbidden
+from .admin_queues import HandledNotEditedViewSetMixin
 from .inquiries import (
     MAX_LENGTH,
     answers_text,
@@ -262,7 +263,7 @@ def _answers_cell(value):
     return safe_cell(answers_text(value))
 
 
-class InquiryViewSet(ModelViewSet):
+class InquiryViewSet(HandledNotEditedViewSetMixin, ModelViewSet):
     """Register → Inquiries: a list, a page per inquiry with its thread, and the
     buttons to answer, assign, close and reopen. Inquiries are sent by members;
     nothing is added, edited as a form or deleted here."""
@@ -342,18 +343,6 @@ class InquiryViewSet(ModelViewSet):
             },
             **kwargs,
         )
-
-    def get_common_view_kwargs(self, **kwargs):
-        view_kwargs = super().get_common_view_kwargs(**kwargs)
-        for name in ("add", "edit", "delete", "history", "usage", "copy"):
-            view_kwargs[f"{name}_url_name"] = None
-        return view_kwargs
-
-    @property
-    def url_finder_class(self):
-        finder = super().url_finder_class
-        finder.edit_url_name = self.get_url_name("inspect")
-        return finder
 
     def get_urlpatterns(self):
         def action(name):

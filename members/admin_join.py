@@ -34,7 +34,7 @@ from .admin_common import (
     TitledPageMixin,
     chapters_for,
 )
-from .admin_queues import DecisionQueueIndexMixin
+from .admin_queues import DecisionQueueIndexMixin, HandledNotEditedViewSetMixin
 from .admin_queues import SelectColumn as BaseSelectColumn
 from .applications import (
     application_approve,
@@ -457,7 +457,7 @@ class RejectView(DecideViewMixin, TemplateView):
         return redirect(self.next_url())
 
 
-class ApplicationViewSet(ModelViewSet):
+class ApplicationViewSet(HandledNotEditedViewSetMixin, ModelViewSet):
     """The applications queue: a list, a page per application, approve and reject.
     Applications are made by the join page; nothing is added, edited or deleted."""
 
@@ -497,18 +497,6 @@ class ApplicationViewSet(ModelViewSet):
         Column("order", label=gettext_lazy("Payment"), accessor=_order_status),
         Column("gift", label=gettext_lazy("Extra gift"), accessor=_gift),
     ]
-
-    def get_common_view_kwargs(self, **kwargs):
-        view_kwargs = super().get_common_view_kwargs(**kwargs)
-        for name in ("add", "edit", "delete", "history", "usage", "copy"):
-            view_kwargs[f"{name}_url_name"] = None
-        return view_kwargs
-
-    @property
-    def url_finder_class(self):
-        finder = super().url_finder_class
-        finder.edit_url_name = self.get_url_name("inspect")
-        return finder
 
     def get_urlpatterns(self):
         return [

@@ -1,6 +1,7 @@
-"""What the admin's decision queues share (applications, change requests): a
+"""What the admin's queues share (applications, change requests, inquiries): a
 checkbox per row for the bulk buttons, shown only to those who may decide, search
-term by term, and the approve and reject addresses in the list's context."""
+term by term, the approve and reject addresses in the list's context, and a viewset
+whose rows open on their inspect page because they are handled, never edited."""
 
 from __future__ import annotations
 
@@ -46,3 +47,22 @@ class DecisionQueueIndexMixin:
             next_url=f"{self.index_url}?{query}" if query else self.index_url,
         )
         return context
+
+
+class HandledNotEditedViewSetMixin:
+    """For a ``ModelViewSet`` whose rows staff handle through their own actions
+    (approve, answer, close) rather than edit: no add, edit, delete, history, usage
+    or copy views, and a row's link (and the admin's "edit" URL of one, e.g. in
+    search results) opens its inspect page."""
+
+    def get_common_view_kwargs(self, **kwargs):
+        view_kwargs = super().get_common_view_kwargs(**kwargs)
+        for name in ("add", "edit", "delete", "history", "usage", "copy"):
+            view_kwargs[f"{name}_url_name"] = None
+        return view_kwargs
+
+    @property
+    def url_finder_class(self):
+        finder = super().url_finder_class
+        finder.edit_url_name = self.get_url_name("inspect")
+        return finder
