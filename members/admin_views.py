@@ -13,14 +13,19 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.formats import localize, number_format
 from django.utils.functional import cached_property
+from django.utils.html import conditional_escape, format_html
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView
 from django_filters import ChoiceFilter, ModelChoiceFilter
 from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.ui.menus import MenuItem
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.history import HistoryView
@@ -175,13 +180,80 @@ class ScopedViewMixin:
         return queryset
 
 
+class PlainColumn(Column):
+    """Wagtail's ``Column`` with its cell written in Python rather than through the
+    ``wagtailadmin/tables/cell.html`` template: the same ``<td>`` (class, localised
+    and escaped value, the empty display), at a fraction of the cost. A register list
+    of 50 rows has some 300 such cells, which were most of its time to render."""
+
+    def render_cell_html(self, instance, parent_context):
+        value = self.get_cell_context_data(instance, parent_context)["value"]
+        if value is None:
+            text = ""
+        else:
+            text = conditional_escape(localize(template_localtime(value)))
+        if self.classname:
+            return format_html('<td class="{}">{}</td>', self.classname, text)
+        return format_html("<td>{}</td>", text)
+
+
+class CappedCountPaginator(WagtailPaginator):
+    """Pages through a search's matches but counts no further than ``cap``: "hansen"
+    matches 39,000 of 500,000 persons, and counting them all costs more than finding
+    the first page. Beyond the cap the list says "more than 1,000" and pages through
+    the first ``cap`` matches; a further word narrows the search."""
+
+    def __init__(self, *args, cap: int, **kwargs):
+        self.cap = cap
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def _found(self) -> int:
+        matches = self.object_list
+        if hasattr(matches, "values"):
+            return matches.order_by().values("pk")[: self.cap + 1].count()
+        return len(matches)
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._found, self.cap)
+
+    @cached_property
+    def capped(self) -> bool:
+        return self._found > self.cap
+
+    @cached_property
+    def items_count_label(self):
+        if not self.capped:
+            return super().items_count_label
+        return _("more than %(count)s %(things)s") % {
+            "count": number_format(self.cap, force_grouping=True),
+            "things": self.verbose_name_plural,
+        }
+
+
 class RegisterIndexView(ScopedViewMixin, generic.IndexView):
     """A register list: scoped, searchable by parts of words, archived records hidden
-    by default, exportable to CSV and Excel."""
+    by default, exportable to CSV and Excel. With ``search_count_cap``, a search
+    counts its matches only up to that number (``CappedCountPaginator``)."""
 
     archivable = False
     archive_url_name = None
     unarchive_url_name = None
+    search_count_cap = None
+    results_template_name = "members/admin/register_results.html"
+
+    def _get_custom_column(self, field_name, column_class=Column, **kwargs):
+        if column_class is Column:
+            column_class = PlainColumn
+        return super()._get_custom_column(field_name, column_class, **kwargs)
+
+    def get_paginator(self, queryset, per_page, *args, **kwargs):
+        if self.is_searching and self.search_count_cap:
+            return CappedCountPaginator(
+                queryset, per_page, *args, cap=self.search_count_cap, **kwargs
+            )
+        return super().get_paginator(queryset, per_page, *args, **kwargs)
 
     def get_base_queryset(self):
         return self.get_scoped_queryset()

@@ -75,6 +75,8 @@ class ScopedModelViewSet(ModelViewSet):
     search_q = None
     #: ``function(queryset, query)`` that searches the list instead of ``search_q``.
     search_with = None
+    #: Count a search's matches only up to this many (None: count them all).
+    search_count_cap = None
     select_related = ()
     archivable = False
     copy_view_enabled = False
@@ -93,6 +95,7 @@ class ScopedModelViewSet(ModelViewSet):
             scoped_queryset=type(self).scoped_queryset,
             search_q=type(self).search_q,
             search_with=type(self).search_with,
+            search_count_cap=self.search_count_cap,
             select_related=self.select_related,
             archivable=self.archivable,
             archive_url_name=self.get_url_name("archive") if self.archivable else None,
@@ -168,6 +171,8 @@ class PersonViewSet(ScopedModelViewSet):
     scoped_queryset = persons_visible_to
     search_q = admin_views.person_search_q
     search_with = persons_matching
+    #: A search counts its matches up to this many ("more than 1,000" beyond).
+    search_count_cap = 1000
     search_fields = ["first_name", "last_name", "email"]
     select_related = ("chapter",)
     archivable = True

@@ -264,3 +264,34 @@ def test_the_admin_list_sorts_rare_matches_rather_than_walking_the_name_index(
     assert any(
         "kvalheim" in s.lower() and "|| ''" in s for s in sql if "ORDER BY" in s
     ), sql
+
+
+def test_a_search_with_more_than_a_thousand_matches_says_so_and_pages_through_them(
+    officer_client,
+):
+    Person.objects.bulk_create(
+        Person(first_name=f"Per{n:04}", last_name="Hansen", email=f"p{n}@example.org")
+        for n in range(1005)
+    )
+    PersonFactory(first_name="Nils", last_name="Nilsen")
+
+    response = officer_client.get(reverse("register_persons:index"), {"q": "hansen"})
+
+    text = response.content.decode()
+    assert "More than 1,000 matches" in text
+    assert "add a word to narrow the search" in text
+    assert "There are 1,000 matches" not in text
+    assert "Page 1 of 20" in text
+    assert len(response.context["object_list"]) == 50
+    last = officer_client.get(
+        reverse("register_persons:index"), {"q": "hansen", "p": 20}
+    )
+    assert [p.first_name for p in last.context["object_list"]][-1] == "Per0999"
+
+
+def test_a_search_with_fewer_matches_counts_them_exactly(officer_client, people):
+    response = officer_client.get(reverse("register_persons:index"), {"q": "ols"})
+
+    text = response.content.decode()
+    assert "There is 1 match" in text
+    assert "More than" not in text
