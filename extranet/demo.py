@@ -20,6 +20,7 @@ from members.models import (
     Committee,
     CommitteeMembership,
     ContactLogEntry,
+    Inquiry,
     Membership,
     Person,
 )
@@ -32,6 +33,8 @@ from .models import (
     ExtranetPage,
     GroupPage,
     GroupPageDocument,
+    InquiryFormField,
+    InquiryPage,
 )
 
 PRICE_LIST = """Member prices 2026
@@ -107,6 +110,33 @@ def seed_demo(*, home) -> None:
             sort_order=0,
         )
     _board_page(area)
+    _inquiry_page(area)
+
+
+def _inquiry_page(area) -> None:
+    """ "Ask us": an inquiry form with two fields, as an editor would build it."""
+    page = _child(
+        area,
+        InquiryPage,
+        "ask-us",
+        title="Ask us",
+        show_in_menus=True,
+        intro="<p>A question about your membership, an invoice or a course? Ask "
+        "here; you follow our answer under Inquiries in My Account.</p>",
+        thank_you_text="<p>Thank you. We answer within two working days.</p>",
+        kind=Inquiry.Kind.QUESTION,
+    )
+    if not page.form_fields.exists():
+        for order, (label, field_type) in enumerate(
+            (("What is it about?", "singleline"), ("Your question", "multiline"))
+        ):
+            InquiryFormField.objects.create(
+                page=page,
+                sort_order=order,
+                label=label,
+                field_type=field_type,
+                required=True,
+            )
 
 
 def _board_page(area) -> None:

@@ -614,3 +614,20 @@ def test_the_demo_has_a_members_area_with_a_library_and_the_boards_page(client, 
     assert body(download(client, response, "Board minutes")).startswith(
         b"Board meeting"
     )
+
+    # The members' area also has an inquiry form, and My Account offers the
+    # demo's self-service newsletter lists (not the board's).
+    from extranet.models import InquiryPage
+    from newsletters.models import NewsletterList
+
+    ask = InquiryPage.objects.get()
+    assert ask.get_parent().specific == area
+    assert [f.label for f in ask.form_fields.all()] == [
+        "What is it about?",
+        "Your question",
+    ]
+    assert "Your question" in visible_text(client.get(ask.url))
+    assert NewsletterList.objects.count() == 3
+    choices = visible_text(client.get("/account/my-account/communication/"))
+    assert "Monthly news" in choices and "Courses and events" in choices
+    assert "Board information" not in choices
