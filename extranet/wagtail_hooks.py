@@ -11,7 +11,7 @@ from wagtail import hooks
 from home.visibility import MEMBERS_ONLY_HOOK
 
 from . import page_access
-from .models import DocumentLibraryPage, ExtranetIndexPage, ExtranetPage
+from .models import DocumentLibraryPage, ExtranetIndexPage, ExtranetPage, InquiryPage
 
 #: Page types that are for members only wherever they stand. The group page is not
 #: among them: its summary is public on purpose and it guards the rest itself.
@@ -57,3 +57,11 @@ def members_only_safety_net(page, request, serve_args, serve_kwargs):
     if isinstance(page, MEMBERS_ONLY_PAGE_TYPES):
         return page_access.members_only_refusal(page, request)
     return None
+
+
+@hooks.register("filter_form_submissions_for_user")
+def inquiries_are_not_form_submissions(user, editable_forms):
+    """Inquiry forms keep no Wagtail form submissions (what a member sends is an
+    inquiry, answered under Register → Inquiries), so Wagtail's Forms listing would
+    only show them with nothing in them."""
+    return editable_forms.not_type(InquiryPage)

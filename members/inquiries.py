@@ -302,6 +302,7 @@ def inquiry_submit(
         subject=subject,
         form_title=form_title,
         answers=answers,
+        notify=", ".join(to or [])[:500],
         status=Status.OPEN,
     )
     InquiryMessage.objects.create(
@@ -355,8 +356,9 @@ def inquiry_reply_staff(*, inquiry: Inquiry, body: str, by) -> InquiryMessage:
 @transaction.atomic
 def inquiry_reply_member(*, inquiry: Inquiry, body: str, by) -> InquiryMessage:
     """The member answers back: the inquiry waits for staff again ("open"), and the
-    staff member handling it (else ``fallback_recipients``) is e-mailed. A closed
-    inquiry is reopened by an answer within ``REOPEN_DAYS``; later it is refused."""
+    staff member handling it (else those the form notified, else
+    ``fallback_recipients``) is e-mailed. A closed inquiry is reopened by an answer
+    within ``REOPEN_DAYS``; later it is refused."""
     locked = _locked(inquiry)
     if not is_inquirer(locked, by):
         raise PermissionDenied
@@ -377,7 +379,7 @@ def inquiry_reply_member(*, inquiry: Inquiry, body: str, by) -> InquiryMessage:
     to = (
         [handler.email]
         if handler is not None and handler.email and can_handle(handler)
-        else fallback_recipients()
+        else split_addresses(locked.notify) or fallback_recipients()
     )
     email = _member_email(locked.person)
     _email(

@@ -56,6 +56,15 @@ class Inquiry(models.Model):
         blank=True,
         help_text=_("Each question as it was asked, with the answer given."),
     )
+    notify = models.CharField(
+        _("staff notified"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Who the form told of the inquiry (comma-separated); they hear of the "
+            "member's replies too while nobody handles it."
+        ),
+    )
     status = models.CharField(
         _("status"),
         max_length=20,

@@ -207,6 +207,22 @@ def test_editors_preview_the_form(client, world):
     assert "Tell us more" in response.rendered_content
 
 
+def test_wagtails_forms_listing_leaves_inquiry_forms_out(verified_client, world):
+    """Inquiry forms keep no form submissions: staff answer them as inquiries."""
+    from home.models import FormPage
+
+    contact = FormPage(title="Contact us", slug="contact", to_address="a@example.org")
+    world["page"].get_parent().add_child(instance=contact)
+    client = verified_client(StaffUserFactory(is_superuser=True))
+
+    response = client.get(reverse("wagtailforms:index"))
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Contact us" in text
+    assert world["page"].title not in text
+
+
 # My Account ---------------------------------------------------------------------------
 
 

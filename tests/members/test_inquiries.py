@@ -157,6 +157,20 @@ def test_member_answer_reopens_and_reaches_whoever_handles_it(kari, officer):
     assert [m.from_staff for m in inquiry.messages.all()] == [False, True, False]
 
 
+def test_a_reply_nobody_handles_yet_goes_to_those_the_form_told(kari, settings):
+    settings.GUILDHALL_INQUIRY_EMAIL = "fallback@example.org"
+    inquiry = send(kari, to=["complaints@example.org", "chair@example.org"])
+    mail.outbox.clear()
+    committed(
+        services.inquiry_reply_member,
+        inquiry=inquiry,
+        body="I forgot: it is the March issue.",
+        by=kari.user,
+    )
+    (email,) = mail.outbox
+    assert email.to == ["complaints@example.org", "chair@example.org"]
+
+
 def test_empty_answers_are_refused_with_a_message(kari, officer):
     inquiry = send(kari)
     with pytest.raises(ValidationError, match="Write a message"):
