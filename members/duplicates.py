@@ -6,6 +6,11 @@ matches, or the name matches together with an e-mail or phone number. A merge ke
 the surviving record, takes the values staff chose from the other, moves memberships,
 employments, recruitments, tags and the account link across, and archives the other
 record pointing at the survivor, so its own history stays readable and nothing is lost.
+
+A person's merge also moves their committee seats, the contact log and inquiries about
+them, and the orders made out to them (the invoices stay as issued, with the buyer as
+invoiced); apps that build on ``members`` move what they hold through
+``merge_step_register`` (newsletters: subscriptions and consents).
 """
 
 from __future__ import annotations
@@ -13,14 +18,38 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Employment, Membership, Organisation, Person
+from shop.models import Order
+
+from .models import (
+    CommitteeMembership,
+    ContactLogEntry,
+    Employment,
+    Inquiry,
+    Membership,
+    Organisation,
+    Person,
+)
 from .validators import clean_organisation_number
+
+#: ``function(survivor=..., duplicate=..., by=...)`` run inside every person merge,
+#: after the register's own moves; see ``merge_step_register``.
+_MERGE_STEPS: list = []
+
+
+def merge_step_register(function) -> None:
+    """Run ``function(survivor=..., duplicate=..., by=...)`` in every person merge, in
+    its transaction, so an app that builds on ``members`` (which imports none of
+    them) moves what it holds about the duplicate to the survivor."""
+    if function not in _MERGE_STEPS:
+        _MERGE_STEPS.append(function)
+
 
 #: Fields staff may take from the duplicate when merging.
 PERSON_MERGE_FIELDS = [
@@ -182,6 +211,18 @@ def person_merge(
         employment.person = survivor
         employment._history_user, employment._change_reason = by, reason
         employment.save(update_fields=["person"])
+    for seat in CommitteeMembership.objects.filter(person=duplicate):
+        seat.person = survivor
+        seat._history_user, seat._change_reason = by, reason
+        seat.save(update_fields=["person"])
+    ContactLogEntry.objects.filter(person=duplicate).update(person=survivor)
+    Inquiry.objects.filter(person=duplicate).update(person=survivor)
+    Order.objects.filter(
+        customer_type=ContentType.objects.get_for_model(Person),
+        customer_id=duplicate.pk,
+    ).update(customer_id=survivor.pk)
+    for step in _MERGE_STEPS:
+        step(survivor=survivor, duplicate=duplicate, by=by)
     survivor.tags.add(*duplicate.tags.all())
     survivor.relation_types.add(*duplicate.relation_types.all())
     moved_user = None

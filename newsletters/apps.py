@@ -11,6 +11,7 @@ class NewslettersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from members.duplicates import merge_step_register
         from members.privacy import anonymise_step_register, export_section_register
 
         from . import privacy, services
@@ -22,6 +23,8 @@ class NewslettersConfig(AppConfig):
         )
         # ... and an anonymised person is taken off every list.
         anonymise_step_register(services.person_anonymised)
+        # A merged duplicate's lists and consents go with the rest of the person.
+        merge_step_register(services.person_merged)
 
         # The "Newsletters" tab on a person's record in the Register admin. It is
         # registered here, before the register's viewsets build their record pages

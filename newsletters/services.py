@@ -303,3 +303,26 @@ def person_anonymised(*, person: Person, by=None) -> None:
     """``members.privacy.person_anonymise`` step: nothing more is sent to a person
     who is anonymised (registered in ``NewslettersConfig.ready``)."""
     preferences_withdraw_all(person=person, by=by, source=SOURCE_ANONYMISED)
+
+
+def person_merged(*, survivor: Person, duplicate: Person, by=None) -> None:
+    """``members.duplicates.person_merge`` step: the duplicate's subscriptions and
+    consents move to the survivor, with their history (the rows are the same
+    records, now of the survivor), where the survivor has none for that list or
+    channel. Where both have one, the survivor's answer stands and the duplicate's
+    stays on the archived record, history and all."""
+    lists = Subscription.objects.filter(person=survivor).values("newsletter_id")
+    moving = Subscription.objects.filter(person=duplicate).exclude(
+        newsletter_id__in=lists
+    )
+    ids = list(moving.values_list("pk", flat=True))
+    Subscription.objects.filter(pk__in=ids).update(person=survivor)
+    Subscription.history.model.objects.filter(id__in=ids).update(person=survivor)
+
+    channels = ChannelConsent.objects.filter(person=survivor).values("channel")
+    moving = ChannelConsent.objects.filter(person=duplicate).exclude(
+        channel__in=channels
+    )
+    ids = list(moving.values_list("pk", flat=True))
+    ChannelConsent.objects.filter(pk__in=ids).update(person=survivor)
+    ChannelConsent.history.model.objects.filter(id__in=ids).update(person=survivor)

@@ -1,6 +1,7 @@
 """Likely duplicates are found on entry; a merge moves everything and loses nothing."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
@@ -172,6 +173,87 @@ def test_merging_two_persons_moves_everything_and_loses_nothing(chapter, ordinar
     latest = membership.history.order_by("-history_date", "-pk").first()
     assert latest.history_user == officer
     assert "Merged with" in latest.history_change_reason
+
+
+def test_merging_moves_seats_contacts_inquiries_orders_and_newsletters(chapter):
+    """What the duplicate did (a seat, a meeting, an inquiry, an order, a newsletter
+    list) is the survivor's afterwards, so My Account and the record show it all."""
+    from django.utils import timezone
+
+    from members.inquiries import inquiry_submit
+    from members.models import (
+        Committee,
+        CommitteeMembership,
+        ContactLogEntry,
+        Inquiry,
+    )
+    from newsletters.models import ChannelConsent, NewsletterList, Subscription
+    from newsletters.services import consent_set, subscription_set
+    from shop import billing
+
+    officer = StaffUserFactory(email="officer@example.org")
+    account = UserFactory(email="ann@example.org")
+    survivor = ann(email="ann.berg@work.example")
+    duplicate = ann(email="ann@example.org", user=account)
+    board = Committee.objects.create(
+        name="Board", kind="board", group=Group.objects.create(name="Board")
+    )
+    seat = CommitteeMembership.objects.create(committee=board, person=duplicate)
+    meeting = ContactLogEntry.objects.create(
+        kind="meeting",
+        subject="Annual talk",
+        person=duplicate,
+        occurred_at=timezone.now(),
+    )
+    inquiry = inquiry_submit(
+        person=duplicate,
+        kind="question",
+        subject="A question",
+        answers=[{"question": "What?", "answer": "Why?"}],
+        form_title="Ask us",
+        by=account,
+        to=["staff@example.org"],
+    )
+    order = billing.order_create(
+        customer=duplicate,
+        customer_name="Ann Berg",
+        customer_email="ann@example.org",
+        lines=[billing.LineSpec(description="Course", unit_price=Decimal("100.00"))],
+    )
+    monthly = NewsletterList.objects.create(name="Monthly")
+    courses = NewsletterList.objects.create(name="Courses")
+    subscription_set(
+        person=duplicate, newsletter=monthly, subscribed=True, source="import"
+    )
+    subscription_set(
+        person=duplicate, newsletter=courses, subscribed=True, source="import"
+    )
+    for subscribed in (True, False):  # the survivor left the list again
+        subscription_set(
+            person=survivor, newsletter=courses, subscribed=subscribed, source="import"
+        )
+    consent_set(person=duplicate, channel="email", allowed=True, source="import")
+
+    merged = person_merge(survivor=survivor, duplicate=duplicate, by=officer)
+
+    seat.refresh_from_db()
+    assert seat.person == merged
+    assert set(account.groups.values_list("name", flat=True)) == {"Board"}
+    assert ContactLogEntry.objects.get(pk=meeting.pk).person == merged
+    assert Inquiry.objects.get(pk=inquiry.pk).person == merged
+    order.refresh_from_db()
+    assert order.customer_id == merged.pk
+    # A list only the duplicate was on moves with its history; where both had an
+    # answer, the survivor's stands and the duplicate's stays on the archived record.
+    moved = Subscription.objects.get(newsletter=monthly)
+    assert moved.person == merged and moved.is_subscribed
+    assert moved.history.filter(person=merged).exists()
+    assert (
+        Subscription.objects.get(newsletter=courses, person=merged).is_subscribed
+        is False
+    )
+    assert Subscription.objects.get(newsletter=courses, person=duplicate).is_subscribed
+    assert ChannelConsent.objects.get(channel="email").person == merged
 
 
 def test_a_record_cannot_be_merged_twice_or_with_itself():
