@@ -15,6 +15,7 @@ from django.utils import timezone
 from wagtail.documents import get_document_model
 from wagtail.models import Collection, CollectionViewRestriction
 
+from home.demo_pages import child_page_ensure
 from members.models import (
     ActionItem,
     Committee,
@@ -67,7 +68,7 @@ BOARD_POSITIONS = [
 def seed_demo(*, home) -> None:
     """A members' area under ``home``: a page, a library whose file lies in a private
     collection, and the board's page with its members and one shared meeting."""
-    area = _child(
+    area = child_page_ensure(
         home,
         ExtranetIndexPage,
         "members-area",
@@ -76,7 +77,7 @@ def seed_demo(*, home) -> None:
         intro="<p>Guidelines, documents and the work of the board, for members.</p>",
     )
     page_access.restrict_to_membership_groups(area)
-    _child(
+    child_page_ensure(
         area,
         ExtranetPage,
         "workshop-guidelines",
@@ -94,7 +95,7 @@ def seed_demo(*, home) -> None:
     price_list = _document(
         "Member prices 2026", "member-prices-2026.txt", PRICE_LIST, members_files
     )
-    library = _child(
+    library = child_page_ensure(
         area,
         DocumentLibraryPage,
         "library",
@@ -115,7 +116,7 @@ def seed_demo(*, home) -> None:
 
 def _inquiry_page(area) -> None:
     """ "Ask us": an inquiry form with two fields, as an editor would build it."""
-    page = _child(
+    page = child_page_ensure(
         area,
         InquiryPage,
         "ask-us",
@@ -159,7 +160,7 @@ def _board_page(area) -> None:
     minutes = _document(
         "Board minutes", "board-minutes.txt", BOARD_MINUTES, board_files
     )
-    page = _child(
+    page = child_page_ensure(
         area,
         GroupPage,
         "board",
@@ -224,16 +225,6 @@ def _board_seats(board) -> None:
         CommitteeMembership.objects.create(
             committee=board, person=person, position=position, start=start
         )
-
-
-def _child(parent, model, slug, **fields):
-    existing = model.objects.child_of(parent).filter(slug=slug).first()
-    if existing is not None:
-        return existing
-    page = model(slug=slug, **fields)
-    parent.add_child(instance=page)
-    page.save_revision().publish()
-    return page
 
 
 def _private_collection(name: str, groups) -> Collection:

@@ -23,6 +23,7 @@ from wagtail.images import get_image_model
 from wagtail.models import Page, Site
 
 from guildhall.accounts.otp import RECOVERY_DEVICE_NAME, base32_secret
+from home.demo_pages import child_page_ensure
 from home.models import (
     FormField,
     FormPage,
@@ -234,17 +235,8 @@ class Command(BaseCommand):
             site.save()
         return home
 
-    def _child(self, parent, model, slug, **fields):
-        existing = model.objects.child_of(parent).filter(slug=slug).first()
-        if existing is not None:
-            return existing
-        page = model(slug=slug, **fields)
-        parent.add_child(instance=page)
-        page.save_revision().publish()
-        return page
-
     def _pages(self, home, images) -> None:
-        about = self._child(
+        about = child_page_ensure(
             home,
             StandardPage,
             "about",
@@ -277,7 +269,7 @@ class Command(BaseCommand):
                 },
             ],
         )
-        self._child(
+        child_page_ensure(
             about,
             StandardPage,
             "board",
@@ -285,7 +277,7 @@ class Command(BaseCommand):
             intro="The board is elected by the annual general meeting for two years.",
             body=[paragraph("<p>Chair: Ingrid Solberg. Deputy chair: Jonas Berg.</p>")],
         )
-        membership = self._child(
+        membership = child_page_ensure(
             home,
             StandardPage,
             "membership",
@@ -300,7 +292,7 @@ class Command(BaseCommand):
                 ),
             ],
         )
-        news_index = self._child(
+        news_index = child_page_ensure(
             home,
             NewsIndexPage,
             "news",
@@ -310,7 +302,7 @@ class Command(BaseCommand):
         )
         today = timezone.localdate()
         for slug, title, intro, days_ago in NEWS:
-            self._child(
+            child_page_ensure(
                 news_index,
                 NewsPage,
                 slug,
@@ -389,7 +381,7 @@ class Command(BaseCommand):
         group, _created = Group.objects.get_or_create(name="Members")
         for mtype in ensure_membership_types().values():
             mtype.groups.add(group)
-        for_members = self._child(
+        for_members = child_page_ensure(
             home,
             StandardPage,
             "for-members",
