@@ -8,15 +8,17 @@ records: such a record is simply not found (404).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.contrib.admin.utils import quote
 from django.core.exceptions import ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.db import connections
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.formats import localize, number_format
+from django.utils.formats import number_format
 from django.utils.functional import cached_property
-from django.utils.html import conditional_escape, format_html
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView
@@ -25,7 +27,7 @@ from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.ui.menus import MenuItem
-from wagtail.admin.ui.tables import Column
+from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.history import HistoryView
@@ -35,9 +37,19 @@ from wagtail.admin.widgets.button import Button
 
 from . import services
 from .admin_actions import register_entry_archive, register_entry_unarchive
+from .admin_cells import PlainColumn, PlainTitleColumn
 from .admin_common import ScopedInspectMixin, chapters_for, escape_formula
 from .forms import MembershipActivateForm, MembershipEndForm
 from .models import Chapter, Membership, MembershipType, Organisation, Person
+from .search import (
+    in_name_order,
+    page_and_count,
+    rows_in_order,
+    search_rows_fit,
+    search_rows_page,
+    sorts_every_match,
+)
+from .selectors import chapter_scope
 
 # --- Search --------------------------------------------------------------------------
 
@@ -180,31 +192,15 @@ class ScopedViewMixin:
         return queryset
 
 
-class PlainColumn(Column):
-    """Wagtail's ``Column`` with its cell written in Python rather than through the
-    ``wagtailadmin/tables/cell.html`` template: the same ``<td>`` (class, localised
-    and escaped value, the empty display), at a fraction of the cost. A register list
-    of 50 rows has some 300 such cells, which were most of its time to render."""
-
-    def render_cell_html(self, instance, parent_context):
-        value = self.get_cell_context_data(instance, parent_context)["value"]
-        if value is None:
-            text = ""
-        else:
-            text = conditional_escape(localize(template_localtime(value)))
-        if self.classname:
-            return format_html('<td class="{}">{}</td>', self.classname, text)
-        return format_html("<td>{}</td>", text)
-
-
 class CappedCountPaginator(WagtailPaginator):
     """Pages through a search's matches but counts no further than ``cap``: "hansen"
     matches 39,000 of 500,000 persons, and counting them all costs more than finding
     the first page. Beyond the cap the list says "more than 1,000" and pages through
     the first ``cap`` matches; a further word narrows the search."""
 
-    def __init__(self, *args, cap: int, **kwargs):
+    def __init__(self, *args, cap: int, fetch_page=None, **kwargs):
         self.cap = cap
+        self.fetch_page = fetch_page
         super().__init__(*args, **kwargs)
 
     @cached_property
@@ -213,6 +209,50 @@ class CappedCountPaginator(WagtailPaginator):
         if hasattr(matches, "values"):
             return matches.order_by().values("pk")[: self.cap + 1].count()
         return len(matches)
+
+    @cached_property
+    def _page_with_count(self):
+        """``(offset, limit) -> (rows, count)`` where a page comes with its count:
+        ``fetch_page`` if the view gave one, else for a search whose matches
+        PostgreSQL sorts anyway (``members.search.sorts_every_match``)."""
+        if self.fetch_page is not None:
+            return self.fetch_page
+        matches = self.object_list
+        if hasattr(matches, "query") and sorts_every_match(matches):
+            return lambda offset, limit: page_and_count(matches, offset, limit)
+        return None
+
+    def get_page(self, number):
+        """As Django's (a page number that isn't one gives the first page, one past
+        the end the last), without counting first where the count comes with the
+        page (``page``)."""
+        if self._page_with_count is None:
+            return super().get_page(number)
+        try:
+            return self.page(number)
+        except PageNotAnInteger:
+            return self.page(1)
+        except EmptyPage:
+            return self.page(self.num_pages)
+
+    def page(self, number):
+        """Where a page comes with its count (``_page_with_count``) it is fetched so,
+        in one pass, and the count is exact; other searches count up to the cap
+        first."""
+        if self._page_with_count is None or "_found" in self.__dict__:
+            return super().page(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(_("That page number is not an integer")) from None
+        if number < 1:
+            raise EmptyPage(_("That page number is less than 1"))
+        rows, found = self._page_with_count((number - 1) * self.per_page, self.per_page)
+        self.__dict__["_found"] = found
+        self.cap = max(self.cap, found)
+        if number > self.num_pages:
+            raise EmptyPage(_("That page contains no results"))
+        return self._get_page(rows, number, self)
 
     @cached_property
     def count(self) -> int:
@@ -248,6 +288,11 @@ class RegisterIndexView(ScopedViewMixin, generic.IndexView):
             column_class = PlainColumn
         return super()._get_custom_column(field_name, column_class, **kwargs)
 
+    def _get_title_column(self, field_name, column_class=TitleColumn, **kwargs):
+        if column_class is TitleColumn:
+            column_class = PlainTitleColumn
+        return super()._get_title_column(field_name, column_class, **kwargs)
+
     def get_paginator(self, queryset, per_page, *args, **kwargs):
         if self.is_searching and self.search_count_cap:
             return CappedCountPaginator(
@@ -273,6 +318,35 @@ class RegisterIndexView(ScopedViewMixin, generic.IndexView):
             queryset = queryset.filter(self.search_q(term))
         return queryset
 
+    # Each row's links. ``reverse`` costs some 70 µs in the admin's URLconf, and a
+    # page of 50 rows needs 200 and more of them; each URL is reversed once per page
+    # for a placeholder id and the row's id put in its place.
+    _ROW_ID = 987654321987654321
+
+    def row_url(self, kind: str, make_url, pk) -> str | None:
+        """``make_url(pk)`` for one row, reversed once per page for all rows (for
+        whole-number ids; any other id is reversed as it comes)."""
+        if not isinstance(pk, int):
+            return make_url(pk)
+        urls = self.__dict__.setdefault("_row_urls", {})
+        if kind not in urls:
+            urls[kind] = make_url(self._ROW_ID)
+        url = urls[kind]
+        return url.replace(str(self._ROW_ID), str(pk)) if url else url
+
+    @staticmethod
+    def _for_id(get_url):
+        """Wagtail's ``get_<kind>_url(instance)`` as a function of the id."""
+        return lambda pk: get_url(SimpleNamespace(pk=pk))
+
+    def get_edit_url(self, instance):
+        return self.row_url("edit", self._for_id(super().get_edit_url), instance.pk)
+
+    def get_inspect_url(self, instance):
+        return self.row_url(
+            "inspect", self._for_id(super().get_inspect_url), instance.pk
+        )
+
     def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
         if self.archivable and self.user_has_permission("change"):
@@ -280,7 +354,11 @@ class RegisterIndexView(ScopedViewMixin, generic.IndexView):
                 buttons.append(
                     MenuItem(
                         _("Archive"),
-                        url=reverse(self.archive_url_name, args=[quote(instance.pk)]),
+                        url=self.row_url(
+                            "archive",
+                            lambda pk: reverse(self.archive_url_name, args=[quote(pk)]),
+                            instance.pk,
+                        ),
                         icon_name="folder-inverse",
                         priority=40,
                     )
@@ -289,7 +367,13 @@ class RegisterIndexView(ScopedViewMixin, generic.IndexView):
                 buttons.append(
                     MenuItem(
                         _("Bring back from archive"),
-                        url=reverse(self.unarchive_url_name, args=[quote(instance.pk)]),
+                        url=self.row_url(
+                            "unarchive",
+                            lambda pk: reverse(
+                                self.unarchive_url_name, args=[quote(pk)]
+                            ),
+                            instance.pk,
+                        ),
                         icon_name="folder-open-inverse",
                         priority=40,
                     )
@@ -303,22 +387,74 @@ class RegisterIndexView(ScopedViewMixin, generic.IndexView):
         return value
 
 
+class PersonIndexView(RegisterIndexView):
+    """The persons list. A plain search in name order (nothing filtered, archived
+    persons hidden) is answered from the narrow search rows
+    (``members.search.search_rows_page``, PostgreSQL), which also hold what a
+    chapter admin's scope is decided by; the page's persons are then fetched by id.
+    (Not through the list's queryset: with a chapter admin's scope in it PostgreSQL
+    may hash every holder of a membership in the region to fetch 50 rows.)"""
+
+    def get_paginator(self, queryset, per_page, *args, **kwargs):
+        paginator = super().get_paginator(queryset, per_page, *args, **kwargs)
+        if isinstance(paginator, CappedCountPaginator) and self._search_rows_answer(
+            queryset
+        ):
+            query = self.search_query
+            scope = chapter_scope(self.request.user)
+            if scope is not None:
+                scope = list(scope.values_list("pk", flat=True))
+
+            persons = Person.objects.select_related(*self.select_related)
+
+            def fetch_page(offset, limit):
+                ids, found = search_rows_page(query, offset, limit, scope=scope)
+                return rows_in_order(persons, ids), found
+
+            paginator.fetch_page = fetch_page
+        return paginator
+
+    def _search_rows_answer(self, queryset) -> bool:
+        return (
+            queryset.db == "default"
+            and connections[queryset.db].vendor == "postgresql"
+            and not self.is_filtering
+            and not self.request.GET.get("archived")
+            and in_name_order(queryset)
+            and search_rows_fit(self.search_query)
+        )
+
+
 class MembershipIndexView(RegisterIndexView):
     def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
         if self.user_has_permission("change"):
-            buttons.extend(membership_action_menu_items(instance))
+            buttons.extend(
+                membership_action_menu_items(
+                    instance,
+                    url=lambda name, pk: self.row_url(
+                        name, lambda row: reverse(name, args=[row]), pk
+                    ),
+                )
+            )
         return buttons
 
 
-def membership_action_menu_items(membership) -> list[MenuItem]:
+def membership_action_menu_items(membership, url=None) -> list[MenuItem]:
+    """The status actions the membership allows; ``url(name, pk)`` reverses their
+    links (``reverse`` by default)."""
+    if url is None:
+
+        def url(name, pk):
+            return reverse(name, args=[pk])
+
     allowed = services.ALLOWED_TRANSITIONS.get(membership.status, set())
     items = []
     if Membership.Status.ACTIVE in allowed:
         items.append(
             MenuItem(
                 _("Activate"),
-                url=reverse("register_memberships:activate", args=[membership.pk]),
+                url=url("register_memberships:activate", membership.pk),
                 icon_name="check",
                 priority=50,
             )
@@ -327,7 +463,7 @@ def membership_action_menu_items(membership) -> list[MenuItem]:
         items.append(
             MenuItem(
                 _("End membership"),
-                url=reverse("register_memberships:end", args=[membership.pk]),
+                url=url("register_memberships:end", membership.pk),
                 icon_name="cross",
                 priority=60,
             )

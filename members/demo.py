@@ -46,6 +46,7 @@ from .models import (
     Organisation,
     Person,
 )
+from .search import SEARCH_ROWS
 
 #: The key in ``extra`` that marks a record as made by this module.
 DEMO_KEY = "_demo"
@@ -861,8 +862,8 @@ class Writer:
 
 @contextmanager
 def _search_indexes_rebuilt_after(enabled: bool):
-    """On PostgreSQL, for a big load: drop the trigram search indexes of persons and
-    organisations first and build them again at the end.
+    """On PostgreSQL, for a big load: drop the trigram search indexes of persons (and
+    their search rows) and organisations first and build them again at the end.
 
     Building a GIN index once over all rows is many times faster than updating it row
     by row, and gives a far smaller index. It runs inside the seeding transaction, so
@@ -879,7 +880,7 @@ def _search_indexes_rebuilt_after(enabled: bool):
             "WHERE schemaname = current_schema() AND tablename = ANY(%s) "
             "AND indexdef LIKE %s ORDER BY indexname",
             [
-                [Person._meta.db_table, Organisation._meta.db_table],
+                [Person._meta.db_table, Organisation._meta.db_table, SEARCH_ROWS],
                 "%gin_trgm_ops%",
             ],
         )
@@ -893,11 +894,17 @@ def _search_indexes_rebuilt_after(enabled: bool):
         statistics = cursor.fetchall()
         for name, _definition in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
+        # The search rows are filled once at the end rather than row by row.
+        for table, trigger in SEARCH_ROWS_TRIGGERS:
+            cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "{trigger}"')
     yield
     with connection.cursor() as cursor:
         # Django's foreign keys are checked at commit; an index cannot be built on a
         # table with checks pending, so run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, trigger in SEARCH_ROWS_TRIGGERS:
+            cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "{trigger}"')
+        cursor.execute("SELECT members_personsearch_refill()")
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _name, definition in indexes:
             cursor.execute(definition)
@@ -908,6 +915,12 @@ def _search_indexes_rebuilt_after(enabled: bool):
             )
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
+
+#: The row triggers that keep the search rows (migration 0017_person_search_rows).
+SEARCH_ROWS_TRIGGERS = (
+    ("members_person", "members_person_search_sync"),
+    ("members_membership", "members_membership_search_sync"),
+)
 
 #: A load at least this big (and at least as big as the register already is) drops
 #: the search indexes and builds them again afterwards.
@@ -956,6 +969,7 @@ def seed_register(
         with connection.cursor() as cursor:
             for model in (Person, Organisation, Membership, Employment):
                 cursor.execute(f'ANALYZE "{model._meta.db_table}"')
+            cursor.execute(f'ANALYZE "{SEARCH_ROWS}"')
     report.history_rows = writer.history_rows
     report.persons_seeded = seeded_persons().count()
     report.seconds = time.monotonic() - began

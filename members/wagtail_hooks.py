@@ -173,6 +173,7 @@ class PersonViewSet(ScopedModelViewSet):
     search_with = persons_matching
     #: A search counts its matches up to this many ("more than 1,000" beyond).
     search_count_cap = 1000
+    index_view_class = admin_views.PersonIndexView
     search_fields = ["first_name", "last_name", "email"]
     select_related = ("chapter",)
     archivable = True
