@@ -10,7 +10,9 @@ record pointing at the survivor, so its own history stays readable and nothing i
 A person's merge also moves their committee seats, the contact log and inquiries about
 them, and the orders made out to them (the invoices stay as issued, with the buyer as
 invoiced); apps that build on ``members`` move what they hold through
-``merge_step_register`` (newsletters: subscriptions and consents).
+``merge_step_register`` (newsletters: subscriptions and consents). Both merges move
+the duplicate's change requests (a pending one the survivor already has one for is
+withdrawn, saying so) and its membership applications.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from django.utils.translation import gettext as _
 from shop.models import Order
 
 from .models import (
+    Application,
+    ChangeRequest,
     CommitteeMembership,
     ContactLogEntry,
     Employment,
@@ -217,6 +221,9 @@ def person_merge(
         seat.save(update_fields=["person"])
     ContactLogEntry.objects.filter(person=duplicate).update(person=survivor)
     Inquiry.objects.filter(person=duplicate).update(person=survivor)
+    _move_change_requests("person", survivor=survivor, duplicate=duplicate, by=by)
+    Application.objects.filter(person=duplicate).update(person=survivor)
+    Application.objects.filter(recruited_by=duplicate).update(recruited_by=survivor)
     Order.objects.filter(
         customer_type=ContentType.objects.get_for_model(Person),
         customer_id=duplicate.pk,
@@ -257,6 +264,28 @@ def person_merge(
     return survivor
 
 
+def _move_change_requests(holder: str, *, survivor, duplicate, by) -> None:
+    """The duplicate's change requests go to the survivor, decided ones as they are.
+    A pending one for a field the survivor has a pending request of its own for is
+    withdrawn instead (one request per record and field waits), saying why."""
+    Status = ChangeRequest.Status
+    waiting = set(
+        ChangeRequest.objects.pending()
+        .filter(**{holder: survivor})
+        .values_list("field", flat=True)
+    )
+    for change_request in ChangeRequest.objects.filter(**{holder: duplicate}):
+        if change_request.status == Status.PENDING and change_request.field in waiting:
+            change_request.status = Status.WITHDRAWN
+            change_request.decided_by = by
+            change_request.decided_at = timezone.now()
+            change_request.reason = _(
+                "Merged into %(name)s, which already had a request for this field."
+            ) % {"name": survivor}
+        setattr(change_request, holder, survivor)
+        change_request.save()
+
+
 @transaction.atomic
 def organisation_merge(
     *,
@@ -288,6 +317,8 @@ def organisation_merge(
     Organisation.objects.filter(parent=duplicate).exclude(pk=survivor.pk).update(
         parent=survivor
     )
+    _move_change_requests("organisation", survivor=survivor, duplicate=duplicate, by=by)
+    Application.objects.filter(organisation=duplicate).update(organisation=survivor)
     if survivor.parent_id == duplicate.pk:
         survivor.parent = None
     survivor.tags.add(*duplicate.tags.all())

@@ -17,7 +17,13 @@ spread over the alphabet ("kari"), but when they cluster under one letter
 ("kvalheim": every match is under K) it reads most of the register (0.5 s and more at
 500,000 persons). ``persons_matching`` avoids that walk unless PostgreSQL expects the
 matches to be common: then it takes the matches from the trigram indexes and sorts
-just those. See bench/README.md for the figures.
+just those.
+
+Sorting thousands of matches still reads a table page or so per match. The persons
+list's plain searches read the search rows instead (``search_rows_page``): a narrow
+copy of the searched fields, the sort key and what a chapter admin's scope is decided
+by, kept by database triggers, where the same sort reads a twentieth of the pages.
+See bench/README.md for the figures.
 """
 
 from __future__ import annotations
@@ -173,7 +179,8 @@ def _plan(value) -> dict:
 
 # --- The search rows (PostgreSQL): a narrow copy of what the search reads ------------
 
-#: Kept by triggers on the persons table (migration 0017_person_search_rows).
+#: Kept by triggers on the persons and memberships tables (migration
+#: 0017_person_search_rows).
 SEARCH_ROWS = "members_personsearch"
 #: Up to this share of the register, the search rows sort a search's matches (about
 #: 1 µs a match: 50 ms for 10 % of 500,000); above it the first page is quicker found

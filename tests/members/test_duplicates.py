@@ -303,3 +303,102 @@ def test_merging_organisations_moves_memberships_employees_and_branches(chapter)
     assert worker.organisation == survivor
     duplicate.refresh_from_db()
     assert duplicate.merged_into == survivor
+
+
+def test_merging_moves_change_requests_and_applications(chapter, ordinary):
+    """The duplicate's requests and applications are the survivor's afterwards; a
+    request for a field the survivor waits on already is withdrawn, saying why."""
+    from members.models import Application, ChangeRequest
+
+    officer = StaffUserFactory(email="officer@example.org")
+    survivor = ann(email="ann.berg@work.example", postal_city="Bergen")
+    duplicate = ann(email="ann@example.org")
+    recruit = Person.objects.create(first_name="Rolf", last_name="Rekrutt")
+    waiting = ChangeRequest.objects.create(
+        person=survivor, field="postal_city", old_value="Bergen", new_value="Voss"
+    )
+    same_field = ChangeRequest.objects.create(
+        person=duplicate, field="postal_city", old_value="", new_value="Oslo"
+    )
+    other_field = ChangeRequest.objects.create(
+        person=duplicate, field="last_name", old_value="Berg", new_value="Fjeld"
+    )
+    decided = ChangeRequest.objects.create(
+        person=duplicate,
+        field="phone",
+        new_value="+47 22 00 00 00",
+        status=ChangeRequest.Status.APPROVED,
+    )
+    applied = Membership.objects.create(
+        person=duplicate, type=ordinary, chapter=chapter
+    )
+    application = Application.objects.create(
+        type=ordinary,
+        chapter=chapter,
+        person=duplicate,
+        membership=applied,
+        email="ann@example.org",
+    )
+    recruited = Application.objects.create(
+        type=ordinary,
+        chapter=chapter,
+        person=recruit,
+        membership=Membership.objects.create(
+            person=recruit, type=ordinary, chapter=chapter
+        ),
+        recruited_by=duplicate,
+        email="rolf@example.org",
+    )
+
+    person_merge(survivor=survivor, duplicate=duplicate, by=officer)
+
+    for row in (waiting, same_field, other_field, decided, application, recruited):
+        row.refresh_from_db()
+    assert {r.person for r in (waiting, same_field, other_field, decided)} == {survivor}
+    assert waiting.status == ChangeRequest.Status.PENDING
+    assert other_field.status == ChangeRequest.Status.PENDING
+    assert decided.status == ChangeRequest.Status.APPROVED
+    assert same_field.status == ChangeRequest.Status.WITHDRAWN
+    assert same_field.decided_by == officer
+    assert "already had a request for this field" in same_field.reason
+    assert set(ChangeRequest.objects.pending().filter(person=survivor)) == {
+        waiting,
+        other_field,
+    }
+    assert application.person == survivor
+    assert recruited.recruited_by == survivor
+    assert not ChangeRequest.objects.filter(person=duplicate).exists()
+    assert not Application.objects.filter(person=duplicate).exists()
+
+
+def test_merging_organisations_moves_their_change_requests_and_applications(chapter):
+    from members.models import Application, ChangeRequest
+
+    company = MembershipType.objects.create(
+        name="Company", kind="organisation", period="calendar_year"
+    )
+    survivor = Organisation.objects.create(name="Snekkeriet AS")
+    duplicate = Organisation.objects.create(name="Snekkeriet A/S")
+    contact = ann()
+    request = ChangeRequest.objects.create(
+        organisation=duplicate, field="website", new_value="https://snekker.example"
+    )
+    application = Application.objects.create(
+        type=company,
+        chapter=chapter,
+        person=contact,
+        organisation=duplicate,
+        membership=Membership.objects.create(
+            organisation=duplicate, type=company, chapter=chapter
+        ),
+        email="post@snekker.example",
+    )
+
+    organisation_merge(survivor=survivor, duplicate=duplicate)
+
+    request.refresh_from_db()
+    application.refresh_from_db()
+    assert request.organisation == survivor
+    assert request.status == ChangeRequest.Status.PENDING
+    assert application.organisation == survivor
+    assert application.membership.organisation == survivor
