@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from tests.factories import StaffUserFactory, SuperUserFactory, make_site_root
@@ -49,3 +51,15 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _signing_second(monkeypatch):
+    """A signed link (a pay link, say) carries the second it was signed in, so a test
+    that renders a page and then builds the link it expects fails whenever the two
+    fall either side of a second. Within a test every link is signed as at the
+    second the test began; checking a link's age still reads the clock."""
+    from django.core import signing
+
+    stamp = signing.b62_encode(int(time.time()))
+    monkeypatch.setattr(signing.TimestampSigner, "timestamp", lambda self: stamp)
