@@ -395,16 +395,41 @@ class PersonIndexView(RegisterIndexView):
     (Not through the list's queryset: with a chapter admin's scope in it PostgreSQL
     may hash every holder of a membership in the region to fetch 50 rows.)"""
 
+    @cached_property
+    def answered_from_search_rows(self) -> bool:
+        """Whether this list's search is one the search rows answer: a search on
+        PostgreSQL, no filter, archived persons hidden, the default (name) order, and
+        not so common a word that the name index finds a page sooner."""
+        return bool(
+            self.is_searching
+            and connections["default"].vendor == "postgresql"
+            and not self.is_filtering
+            and not self.request.GET.get("archived")
+            and not self.is_explicitly_ordered
+            and search_rows_fit(self.search_query)
+        )
+
+    def search_queryset(self, queryset):
+        if not self.answered_from_search_rows:
+            return super().search_queryset(queryset)
+        # The search rows find, count and sort the matches; the list's queryset
+        # still says which they are, without persons_matching's planning for a sort
+        # it will not run.
+        for term in self.search_query.split():
+            queryset = queryset.filter(self.search_q(term))
+        return queryset
+
     def get_paginator(self, queryset, per_page, *args, **kwargs):
         paginator = super().get_paginator(queryset, per_page, *args, **kwargs)
-        if isinstance(paginator, CappedCountPaginator) and self._search_rows_answer(
-            queryset
+        if (
+            isinstance(paginator, CappedCountPaginator)
+            and self.answered_from_search_rows
+            and in_name_order(queryset)
         ):
             query = self.search_query
             scope = chapter_scope(self.request.user)
             if scope is not None:
                 scope = list(scope.values_list("pk", flat=True))
-
             persons = Person.objects.select_related(*self.select_related)
 
             def fetch_page(offset, limit):
@@ -413,16 +438,6 @@ class PersonIndexView(RegisterIndexView):
 
             paginator.fetch_page = fetch_page
         return paginator
-
-    def _search_rows_answer(self, queryset) -> bool:
-        return (
-            queryset.db == "default"
-            and connections[queryset.db].vendor == "postgresql"
-            and not self.is_filtering
-            and not self.request.GET.get("archived")
-            and in_name_order(queryset)
-            and search_rows_fit(self.search_query)
-        )
 
 
 class MembershipIndexView(RegisterIndexView):
