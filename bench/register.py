@@ -425,43 +425,31 @@ class Worker:
             list(queryset[:50])
             return (time.perf_counter() - began) * 1000
 
-        figures = {"terms": {}}
-        times, counts = [], set()
-        for term in SEARCH_TERMS:
-            term_times, term_counts = self.repeat(client, url, {"q": term})
-            times += term_times
-            counts |= term_counts
-            figures["terms"].setdefault(term, {})["admin_search"] = statistics.median(
-                term_times
-            )
-        figures["admin_search"] = summary(times) | {"queries": _span(counts)}
-        note(
-            f"{self.members}: admin_search p95 {figures['admin_search']['p95']:.1f} ms"
-        )
+        figures = {"terms": {term: {} for term in SEARCH_TERMS}}
+
+        def time_terms(key, client, url, label=None):
+            """Every search term through ``url``: the summary under ``key``, each
+            term's median under ``figures["terms"][term][key]``."""
+            times, counts = [], set()
+            for term in SEARCH_TERMS:
+                term_times, term_counts = self.repeat(client, url, {"q": term})
+                times += term_times
+                counts |= term_counts
+                figures["terms"][term][key] = statistics.median(term_times)
+            figures[key] = summary(times) | {"queries": _span(counts)}
+            note(f"{self.members}: {label or key} p95 {figures[key]['p95']:.1f} ms")
+
+        time_terms("admin_search", client, url)
         # What the list's search box fetches as staff type: the results alone.
-        times, counts = [], set()
-        for term in SEARCH_TERMS:
-            term_times, term_counts = self.repeat(client, results_url, {"q": term})
-            times += term_times
-            counts |= term_counts
-            figures["terms"][term]["search_box"] = statistics.median(term_times)
-        figures["search_box"] = summary(times) | {"queries": _span(counts)}
-        note(f"{self.members}: search_box p95 {figures['search_box']['p95']:.1f} ms")
+        time_terms("search_box", client, results_url)
         # The same as a region's chapter admin, who sees only the region's persons.
         region_client, region = self.chapter_admin_client()
-        times, counts = [], set()
-        for term in SEARCH_TERMS:
-            term_times, term_counts = self.repeat(
-                region_client, results_url, {"q": term}
-            )
-            times += term_times
-            counts |= term_counts
-            figures["terms"][term]["search_box_region"] = statistics.median(term_times)
-        figures["search_box_region"] = summary(times) | {"queries": _span(counts)}
         figures["region"] = region.name
-        note(
-            f"{self.members}: search_box_region ({region.name}) p95 "
-            f"{figures['search_box_region']['p95']:.1f} ms"
+        time_terms(
+            "search_box_region",
+            region_client,
+            results_url,
+            label=f"search_box_region ({region.name})",
         )
 
         matches, indexes = [], set()

@@ -36,25 +36,31 @@ ROW = """
           || {p}.email_secondary),
     UPPER({p}.phone || ' ' || {p}.phone_mobile),
     {p}.chapter_id,
-    ARRAY(
-        SELECT DISTINCT m.chapter_id FROM members_membership m
-        WHERE m.person_id = {p}.id ORDER BY 1
-    )
+    {chapters}
 """
+
+#: The chapters of one person's memberships, for the scope of chapter admins.
+CHAPTERS_OF = """ARRAY(
+        SELECT DISTINCT m.chapter_id FROM members_membership m
+        WHERE m.person_id = {person} ORDER BY 1
+    )"""
 
 COLUMNS = (
     "person_id, last_name, first_name, archived, member_number, words, phones, "
     "chapter_id, membership_chapters"
 )
 
-#: The chapters of one person's memberships, for the scope of chapter admins.
-MEMBERSHIP_CHAPTERS = """
-    UPDATE members_personsearch SET membership_chapters = ARRAY(
-        SELECT DISTINCT m.chapter_id FROM members_membership m
-        WHERE m.person_id = {person} ORDER BY 1
+
+def membership_chapters_update(person: str) -> str:
+    return (
+        f"UPDATE members_personsearch SET membership_chapters = "
+        f"{CHAPTERS_OF.format(person=person)} WHERE person_id = {person}"
     )
-    WHERE person_id = {person}
-"""
+
+
+def row(p: str) -> str:
+    return ROW.format(p=p, chapters=CHAPTERS_OF.format(person=f"{p}.id"))
+
 
 FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -83,7 +89,7 @@ FORWARD = [
             DELETE FROM members_personsearch WHERE person_id = OLD.id;
         END IF;
         INSERT INTO members_personsearch ({COLUMNS})
-        VALUES ({ROW.format(p="NEW")})
+        VALUES ({row("NEW")})
         ON CONFLICT (person_id) DO UPDATE SET
             last_name = EXCLUDED.last_name,
             first_name = EXCLUDED.first_name,
@@ -110,10 +116,10 @@ FORWARD = [
     LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.person_id IS NOT NULL THEN
-            {MEMBERSHIP_CHAPTERS.format(person="OLD.person_id")};
+            {membership_chapters_update("OLD.person_id")};
         END IF;
         IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.person_id IS NOT NULL THEN
-            {MEMBERSHIP_CHAPTERS.format(person="NEW.person_id")};
+            {membership_chapters_update("NEW.person_id")};
         END IF;
         RETURN NULL;
     END
@@ -159,7 +165,7 @@ FORWARD = [
     BEGIN
         TRUNCATE members_personsearch;
         INSERT INTO members_personsearch ({COLUMNS})
-        SELECT {ROW.format(p="p")} FROM members_person p;
+        SELECT {row("p")} FROM members_person p;
     END
     $$
     """,
